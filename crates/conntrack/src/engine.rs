@@ -1,0 +1,570 @@
+//! The tracker's entry point: one packet and the time in, a verdict out (the kernel's
+//! nf_conntrack_in followed by the confirm at the end of the hook path).
+
+use std::collections::VecDeque;
+
+use crate::Instant;
+use crate::defrag::{Defrag, Reassembly};
+use crate::entry::{Conn, ConnId, ProtoState, Status};
+use crate::event::{DestroyReason, Event, LogLine, RateLimit};
+use crate::gc::Gc;
+use crate::intake::{self, Icmp, Ip, L4, L4Invalid, LinkType, Malformed};
+use crate::proto::tcp::{TcpConn, TcpContext, TcpInvalid, TcpVerdict};
+use crate::proto::{generic, icmp, udp};
+use crate::stats::Stats;
+use crate::sysctl::{Sysctl, SysctlError};
+use crate::table::Table;
+use crate::tuple::{Dir, L3, Tuple};
+use crate::view::proc_line;
+
+/// What happens to the packet.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Accept,
+    Drop,
+    /// A fragment held for reassembly; the fragment that completes it carries the verdict.
+    Held,
+}
+
+/// The state `-m conntrack --ctstate` sees.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum CtState {
+    New,
+    Established,
+    Related,
+    Invalid,
+    Untracked,
+}
+
+impl CtState {
+    pub fn name(self) -> &'static str {
+        match self {
+            CtState::New => "NEW",
+            CtState::Established => "ESTABLISHED",
+            CtState::Related => "RELATED",
+            CtState::Invalid => "INVALID",
+            CtState::Untracked => "UNTRACKED",
+        }
+    }
+}
+
+/// Why a packet was dropped or left INVALID.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// Dropped by IP input before netfilter.
+    Malformed(Malformed),
+    /// Dropped by reassembly.
+    Fragment(&'static str),
+    /// Dropped: the table was full and early drop found nothing to evict.
+    TableFull,
+    /// INVALID: the L4 header checks failed.
+    L4(L4Invalid),
+    /// INVALID: the TCP tracker refused the segment.
+    Tcp(TcpInvalid),
+    /// INVALID: no tuple could be taken from the packet.
+    NoTuple,
+    /// INVALID: the packet cannot start a connection and has no reply form (e.g. an ICMP
+    /// type with no answer type).
+    CannotInvert,
+    /// INVALID: an ICMP type that may not create a connection (e.g. a lone echo reply).
+    IcmpNotNew,
+    /// INVALID: an ICMP error quoting nothing tracked, or quoting it from the wrong side.
+    IcmpNoMatch,
+    /// INVALID: an ICMPv4 type beyond the known ones.
+    IcmpBadType,
+}
+
+/// The result of one packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub verdict: Verdict,
+    /// None when the packet never got a state (dropped before tracking, or held).
+    pub ctstate: Option<CtState>,
+    /// The packet's direction within its connection.
+    pub dir: Option<Dir>,
+    /// The packet's entry, if it is still in the table after the packet.
+    pub conn: Option<ConnId>,
+    pub reason: Option<Reason>,
+}
+
+impl Outcome {
+    fn state(ctstate: CtState, dir: Option<Dir>, conn: Option<ConnId>) -> Self {
+        Outcome { verdict: Verdict::Accept, ctstate: Some(ctstate), dir, conn, reason: None }
+    }
+
+    fn invalid(reason: Reason) -> Self {
+        Outcome { verdict: Verdict::Accept, ctstate: Some(CtState::Invalid), dir: None, conn: None, reason: Some(reason) }
+    }
+
+    fn dropped(reason: Reason) -> Self {
+        Outcome { verdict: Verdict::Drop, ctstate: None, dir: None, conn: None, reason: Some(reason) }
+    }
+}
+
+/// The default hash seed: fixed, so that runs are reproducible.
+pub const DEFAULT_SEED: u64 = 0x6374_6775_6172_6400;
+
+/// A connection tracker for one network namespace.
+#[derive(Debug)]
+pub struct Conntrack {
+    sysctl: Sysctl,
+    table: Table,
+    stats: Stats,
+    defrag: Defrag,
+    gc: Gc,
+    events: VecDeque<Event>,
+    record_events: bool,
+    ratelimit: RateLimit,
+    netns: Option<u32>,
+    malformed: Vec<(&'static str, u64)>,
+}
+
+fn push_destroyed(events: &mut VecDeque<Event>, record: bool, conn: Conn, reason: DestroyReason, at: Instant) {
+    if record {
+        events.push_back(Event::Destroyed { conn: Box::new(conn), reason, at });
+    }
+}
+
+/// The reply tuple of a connection whose first packet had tuple `t`.
+fn invert(t: &Tuple) -> Option<Tuple> {
+    let mut r = Tuple { src: t.dst, dst: t.src, sport: t.dport, dport: t.sport, ..*t };
+    if matches!(t.proto, 1 | 58) {
+        let ty = icmp::inverse_type(t.proto == 58, t.icmp_type())?;
+        r.sport = t.sport;
+        r.dport = u16::from(ty) << 8 | u16::from(t.icmp_code());
+    }
+    Some(r)
+}
+
+/// A new connection's entry before it is confirmed into the table.
+enum Target {
+    Existing(ConnId),
+    Pending(Box<Conn>),
+}
+
+impl Conntrack {
+    pub fn new(sysctl: Sysctl) -> Self {
+        Self::with_seed(sysctl, DEFAULT_SEED)
+    }
+
+    pub fn with_seed(sysctl: Sysctl, seed: u64) -> Self {
+        Conntrack {
+            table: Table::new(sysctl.buckets, seed),
+            sysctl,
+            stats: Stats::default(),
+            defrag: Defrag::new(),
+            gc: Gc::default(),
+            events: VecDeque::with_capacity(64),
+            record_events: true,
+            ratelimit: RateLimit::default(),
+            netns: None,
+            malformed: Vec::new(),
+        }
+    }
+
+    pub fn sysctl(&self) -> &Sysctl {
+        &self.sysctl
+    }
+
+    /// Changes one setting; a new bucket count rebuilds the hash as the kernel does.
+    pub fn set_sysctl(&mut self, key: &str, value: &str) -> Result<(), SysctlError> {
+        self.sysctl.set(key, value)?;
+        if self.table.buckets() != crate::table::round_buckets(self.sysctl.buckets) {
+            self.table.resize(self.sysctl.buckets);
+        }
+        Ok(())
+    }
+
+    /// Whether table changes are queued as events (log lines always are).
+    pub fn set_record_events(&mut self, on: bool) {
+        self.record_events = on;
+    }
+
+    /// Word table-full lines as in a child network namespace with this inode number.
+    pub fn set_netns(&mut self, inode: Option<u32>) {
+        self.netns = inode;
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Entries in the table, expired ones included until something reaps them
+    /// (`nf_conntrack_count`).
+    pub fn count(&self) -> u32 {
+        self.table.len()
+    }
+
+    pub fn buckets(&self) -> u32 {
+        self.table.buckets()
+    }
+
+    pub fn get(&self, id: ConnId) -> Option<&Conn> {
+        self.table.get(id)
+    }
+
+    /// Frames dropped before tracking, by reason name.
+    pub fn malformed(&self) -> &[(&'static str, u64)] {
+        &self.malformed
+    }
+
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When the engine next needs [`Conntrack::handle_timeout`] (the collector's next run).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.gc.next_run
+    }
+
+    /// Runs the collector and reassembly expiry due by `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let (events, record) = (&mut self.events, self.record_events);
+        self.gc.run_due(&mut self.table, &self.sysctl, now, &mut |c, r, at| push_destroyed(events, record, c, r, at));
+        self.defrag.expire(now, &self.sysctl);
+    }
+
+    /// Tracks one captured frame.
+    pub fn process(&mut self, link: LinkType, frame: &[u8], now: Instant) -> Outcome {
+        match intake::parse_frame(link, frame) {
+            Ok(ip) => self.process_parsed(&ip, now),
+            Err(m) => self.count_malformed(m),
+        }
+    }
+
+    /// Tracks one IP packet (no link layer).
+    pub fn process_ip(&mut self, packet: &[u8], now: Instant) -> Outcome {
+        match intake::parse_ip(packet) {
+            Ok(ip) => self.process_parsed(&ip, now),
+            Err(m) => self.count_malformed(m),
+        }
+    }
+
+    fn count_malformed(&mut self, m: Malformed) -> Outcome {
+        let name = m.name();
+        match self.malformed.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, c)) => *c += 1,
+            None => self.malformed.push((name, 1)),
+        }
+        Outcome::dropped(Reason::Malformed(m))
+    }
+
+    fn process_parsed(&mut self, ip: &Ip<'_>, now: Instant) -> Outcome {
+        self.handle_timeout(now);
+        if ip.fragment.is_none() {
+            return self.track(ip, now);
+        }
+        match self.defrag.push(ip, now, &self.sysctl) {
+            Reassembly::Held => Outcome { verdict: Verdict::Held, ctstate: None, dir: None, conn: None, reason: None },
+            Reassembly::Dropped(why) => Outcome::dropped(Reason::Fragment(why)),
+            Reassembly::Complete(whole) => match intake::parse_ip(&whole) {
+                Ok(ip) => self.track(&ip, now),
+                Err(m) => self.count_malformed(m),
+            },
+        }
+    }
+
+    fn log(&mut self, line: LogLine, now: Instant) {
+        self.events.push_back(Event::Log { line, at: now });
+    }
+
+    fn log_invalid(&mut self, proto: u8, reason: &dyn core::fmt::Display, now: Instant) {
+        let level = self.sysctl.log_invalid;
+        if level == 255 || (level != 0 && level == proto) {
+            self.log(LogLine::Invalid { proto, reason: reason.to_string() }, now);
+        }
+    }
+
+    fn invalid(&mut self, proto: u8, reason: Reason, now: Instant) -> Outcome {
+        self.stats.invalid += 1;
+        match &reason {
+            Reason::L4(e) => self.log_invalid(proto, &e.name(), now),
+            Reason::Tcp(e) => self.log_invalid(proto, e, now),
+            _ => {}
+        }
+        Outcome::invalid(reason)
+    }
+
+    /// An ICMP/ICMPv6 header check failed, or an error relates to nothing: counted in
+    /// `error`, not `invalid`, as the kernel's ICMP error path does.
+    fn icmp_failed(&mut self, proto: u8, reason: Reason, now: Instant) -> Outcome {
+        self.stats.error += 1;
+        if let Reason::L4(e) = &reason {
+            self.log_invalid(proto, &e.name(), now);
+        }
+        Outcome::invalid(reason)
+    }
+
+    fn track(&mut self, ip: &Ip<'_>, now: Instant) -> Outcome {
+        let v6 = ip.l3 == L3::V6;
+        let l4 = intake::parse_l4(ip, self.sysctl.checksum);
+        let is_icmp = (ip.proto == 1 && !v6) || (ip.proto == 58 && v6);
+        if is_icmp {
+            match &l4 {
+                Err(e) => return self.icmp_failed(ip.proto, Reason::L4(*e), now),
+                Ok(L4::Icmp(m)) => {
+                    if v6 && icmp::untracked_v6(m.ty) {
+                        return Outcome::state(CtState::Untracked, None, None);
+                    }
+                    if !v6 && m.ty > icmp::NR_ICMP_TYPES {
+                        return self.icmp_failed(ip.proto, Reason::IcmpBadType, now);
+                    }
+                    if icmp::is_error(v6, m.ty) {
+                        return self.icmp_error(ip, m, now);
+                    }
+                }
+                Ok(_) => {}
+            }
+        }
+        let (sport, dport) = match &l4 {
+            Ok(L4::Tcp { sport, dport, .. }) | Ok(L4::Udp { sport, dport }) => (*sport, *dport),
+            Ok(L4::Icmp(m)) => (m.id, u16::from(m.ty) << 8 | u16::from(m.code)),
+            Ok(L4::Other) => (0, 0),
+            Err(_) => match ip.l4() {
+                [a, b, c, d, ..] => (u16::from_be_bytes([*a, *b]), u16::from_be_bytes([*c, *d])),
+                _ => return self.invalid(ip.proto, Reason::NoTuple, now),
+            },
+        };
+        let tuple = Tuple { src: ip.src, dst: ip.dst, sport, dport, proto: ip.proto, l3: ip.l3 };
+        let len = ip.packet.len() as u64;
+        // A reopened TCP tuple goes round once more, as the kernel's NF_REPEAT does.
+        for _ in 0..2 {
+            let (events, record) = (&mut self.events, self.record_events);
+            let found = self.table.find(&tuple, 0, now, &mut |c| push_destroyed(events, record, c, DestroyReason::Expired, now));
+            let (target, dir) = match found {
+                Some((id, dir)) => (Target::Existing(id), dir),
+                None => {
+                    let Some(reply) = invert(&tuple) else {
+                        return self.invalid(ip.proto, Reason::CannotInvert, now);
+                    };
+                    if let Err(o) = self.make_room(&tuple, now) {
+                        return o;
+                    }
+                    let proto = match ip.proto {
+                        6 => ProtoState::Generic, // replaced once the TCP tracker accepts the segment
+                        17 | 136 => ProtoState::Udp { stream_after: now + udp::STREAM_AFTER },
+                        1 | 58 => ProtoState::Icmp,
+                        _ => ProtoState::Generic,
+                    };
+                    let conn = Conn { tuple: [tuple, reply], status: Status::default(), expires: now, mark: 0, zone: 0, proto, acct: Default::default() };
+                    (Target::Pending(Box::new(conn)), Dir::Original)
+                }
+            };
+            match self.handle(target, dir, &l4, ip.proto, len, now) {
+                Handled::Done(o) => return o,
+                Handled::Repeat => continue,
+            }
+        }
+        self.invalid(ip.proto, Reason::NoTuple, now)
+    }
+
+    /// Room for one more entry, or the table-full drop.
+    fn make_room(&mut self, tuple: &Tuple, now: Instant) -> Result<(), Outcome> {
+        let max = self.sysctl.max;
+        if max == 0 || self.table.len() < max {
+            return Ok(());
+        }
+        let hash = self.table.hash(tuple, 0);
+        let (events, record) = (&mut self.events, self.record_events);
+        let mut victims = Vec::new();
+        let drops = self.table.early_drop(hash, now, &mut |c| push_destroyed(events, record, c, DestroyReason::Expired, now), &mut |c| victims.push(c));
+        for c in victims {
+            push_destroyed(&mut self.events, self.record_events, c, DestroyReason::EarlyDrop, now);
+        }
+        if drops > 0 {
+            self.stats.early_drop += u64::from(drops);
+            return Ok(());
+        }
+        self.gc.early_drop = true;
+        self.stats.drop += 1;
+        let (print, suppressed) = self.ratelimit.check(now);
+        if let Some(callbacks) = suppressed {
+            self.log(LogLine::Suppressed { callbacks }, now);
+        }
+        if print {
+            self.log(LogLine::TableFull { netns: self.netns }, now);
+        }
+        Err(Outcome::dropped(Reason::TableFull))
+    }
+
+    fn handle(&mut self, target: Target, dir: Dir, l4: &Result<L4<'_>, L4Invalid>, proto: u8, len: u64, now: Instant) -> Handled {
+        let mut target = target;
+        let conn: &mut Conn = match &mut target {
+            Target::Existing(id) => self.table.get_mut(*id).expect("found entries are live"),
+            Target::Pending(c) => c,
+        };
+        let confirmed = matches!(target_kind(&conn.status), Kind::Confirmed);
+        let seen_reply = conn.status.has(Status::SEEN_REPLY);
+        let ctstate = if dir == Dir::Reply || seen_reply { CtState::Established } else { CtState::New };
+        let sysctl = &self.sysctl;
+        let update = match l4 {
+            Err(e) => Update::Invalid(Reason::L4(*e)),
+            Ok(L4::Tcp { seg, .. }) => {
+                if let Err(e) = TcpConn::check_flags(seg.flags) {
+                    Update::Invalid(Reason::Tcp(e))
+                } else {
+                    if !confirmed {
+                        match TcpConn::new(seg, sysctl) {
+                            Ok(t) => conn.proto = ProtoState::Tcp(t),
+                            Err(e) => return self.finish_invalid(proto, Reason::Tcp(e), now),
+                        }
+                    }
+                    let ctx = TcpContext { seen_reply, assured: conn.status.has(Status::ASSURED), confirmed };
+                    match &mut conn.proto {
+                        ProtoState::Tcp(t) => match t.packet(dir, seg, ctx, sysctl) {
+                            TcpVerdict::Accept { timeout, assure } => Update::Refresh { timeout, assure },
+                            TcpVerdict::Ignore => Update::Ignore,
+                            TcpVerdict::Invalid(e) => Update::Invalid(Reason::Tcp(e)),
+                            TcpVerdict::AcceptAndKill => Update::Kill,
+                            TcpVerdict::Reopen => Update::Reopen,
+                        },
+                        _ => Update::Invalid(Reason::NoTuple),
+                    }
+                }
+            }
+            Ok(L4::Udp { .. }) => {
+                let stream_after = match conn.proto {
+                    ProtoState::Udp { stream_after } => stream_after,
+                    _ => now,
+                };
+                let u = udp::packet(stream_after, seen_reply, conn.status.has(Status::NAT_CLASH), now, sysctl);
+                Update::Refresh { timeout: u.timeout, assure: u.assure }
+            }
+            Ok(L4::Icmp(m)) => {
+                if !icmp::valid_new(m.v6, conn.original().icmp_type()) {
+                    Update::Invalid(Reason::IcmpNotNew)
+                } else {
+                    Update::Refresh { timeout: icmp::timeout(m.v6, sysctl), assure: false }
+                }
+            }
+            Ok(L4::Other) => Update::Refresh { timeout: generic::timeout(sysctl), assure: false },
+        };
+        let acct = |c: &mut Conn| {
+            let a = &mut c.acct[dir.index()];
+            a.packets += 1;
+            a.bytes += len;
+        };
+        match update {
+            Update::Invalid(r) => return self.finish_invalid(proto, r, now),
+            Update::Reopen => {
+                if let Target::Existing(id) = target {
+                    let c = self.table.remove(id);
+                    push_destroyed(&mut self.events, self.record_events, c, DestroyReason::Reopened, now);
+                }
+                return Handled::Repeat;
+            }
+            Update::Kill => {
+                acct(conn);
+                if let Target::Existing(id) = target {
+                    let c = self.table.remove(id);
+                    push_destroyed(&mut self.events, self.record_events, c, DestroyReason::Killed, now);
+                }
+                return Handled::Done(Outcome::state(ctstate, Some(dir), None));
+            }
+            Update::Ignore => {}
+            Update::Refresh { timeout, assure } => {
+                if !conn.status.has(Status::FIXED_TIMEOUT) {
+                    conn.expires = now + timeout;
+                }
+                if assure {
+                    conn.status.set(Status::ASSURED);
+                }
+                acct(conn);
+            }
+        }
+        if dir == Dir::Reply {
+            conn.status.set(Status::SEEN_REPLY);
+        }
+        let id = match target {
+            Target::Existing(id) => id,
+            Target::Pending(c) => {
+                let id = self.table.insert(*c);
+                if self.record_events {
+                    self.events.push_back(Event::New { id, at: now });
+                }
+                id
+            }
+        };
+        Handled::Done(Outcome::state(ctstate, Some(dir), Some(id)))
+    }
+
+    fn finish_invalid(&mut self, proto: u8, reason: Reason, now: Instant) -> Handled {
+        Handled::Done(self.invalid(proto, reason, now))
+    }
+
+    fn icmp_error(&mut self, ip: &Ip<'_>, m: &Icmp<'_>, now: Instant) -> Outcome {
+        let Some(q) = m.quoted.and_then(intake::parse_quoted) else {
+            return self.icmp_failed(ip.proto, Reason::IcmpNoMatch, now);
+        };
+        if q.l3 != ip.l3 {
+            return self.icmp_failed(ip.proto, Reason::IcmpNoMatch, now);
+        }
+        let quoted = Tuple { src: q.src, dst: q.dst, sport: q.sport, dport: q.dport, proto: q.proto, l3: q.l3 };
+        let Some(inner) = invert(&quoted) else {
+            return self.icmp_failed(ip.proto, Reason::IcmpNoMatch, now);
+        };
+        let (events, record) = (&mut self.events, self.record_events);
+        let found = self.table.find(&inner, 0, now, &mut |c| push_destroyed(events, record, c, DestroyReason::Expired, now));
+        match found {
+            Some((id, dir)) if self.table.get(id).is_some_and(|c| c.tuple[dir.index()].dst == ip.dst) => {
+                Outcome::state(CtState::Related, Some(dir), Some(id))
+            }
+            _ => self.icmp_failed(ip.proto, Reason::IcmpNoMatch, now),
+        }
+    }
+
+    /// The table as /proc/net/nf_conntrack shows it at `now`, one line per entry without
+    /// newlines. Reading reaps expired entries, as reading the kernel's file does.
+    pub fn proc_lines(&mut self, now: Instant) -> Vec<String> {
+        let mut lines = Vec::with_capacity(self.table.len() as usize);
+        for id in self.table.ids_in_proc_order() {
+            let expired = self.table.get(id).is_some_and(|c| c.is_expired(now));
+            if expired {
+                let c = self.table.remove(id);
+                push_destroyed(&mut self.events, self.record_events, c, DestroyReason::Expired, now);
+                continue;
+            }
+            if let Some(c) = self.table.get(id) {
+                let mut s = String::with_capacity(200);
+                proc_line(c, now, self.sysctl.acct, &mut s);
+                lines.push(s);
+            }
+        }
+        lines
+    }
+
+    /// Every entry, in no particular order.
+    pub fn conns(&self) -> impl Iterator<Item = (ConnId, &Conn)> + '_ {
+        self.table.ids_in_proc_order().into_iter().filter_map(|id| self.table.get(id).map(|c| (id, c)))
+    }
+
+    /// Empties the table (`conntrack -F`).
+    pub fn flush(&mut self, now: Instant) {
+        for id in self.table.ids_in_proc_order() {
+            let c = self.table.remove(id);
+            push_destroyed(&mut self.events, self.record_events, c, DestroyReason::Flushed, now);
+        }
+    }
+}
+
+enum Kind {
+    Confirmed,
+    Unconfirmed,
+}
+
+fn target_kind(s: &Status) -> Kind {
+    if s.has(Status::CONFIRMED) { Kind::Confirmed } else { Kind::Unconfirmed }
+}
+
+enum Update {
+    Refresh { timeout: core::time::Duration, assure: bool },
+    Ignore,
+    Invalid(Reason),
+    Kill,
+    Reopen,
+}
+
+enum Handled {
+    Done(Outcome),
+    Repeat,
+}

@@ -1,0 +1,316 @@
+//! The hash table: buckets of chains, each entry linked once per direction, as in the kernel.
+//! Bucket geometry matters for behaviour: early drop only searches a few buckets near the new
+//! tuple's, so the number of buckets decides how often a full table can make room.
+
+use crate::Instant;
+use crate::entry::{Conn, ConnId, Status};
+use crate::hash::{scale, tuple_hash};
+use crate::tuple::{Dir, Tuple};
+
+const NIL: u32 = u32::MAX;
+
+/// How many buckets early drop searches, starting at the new tuple's bucket.
+pub const EVICTION_RANGE: u32 = 8;
+
+/// The kernel allocates buckets a page of heads at a time: 4096 / 8 = 512.
+pub fn round_buckets(n: u32) -> u32 {
+    n.max(1).div_ceil(512).saturating_mul(512)
+}
+
+#[derive(Debug)]
+struct Slot {
+    conn: Conn,
+    /// Next node in the chain of each direction's bucket; a node is `slot << 1 | dir`.
+    next: [u32; 2],
+}
+
+#[derive(Debug)]
+pub struct Table {
+    seed: u64,
+    heads: Vec<u32>,
+    slots: Vec<Option<Slot>>,
+    free: Vec<u32>,
+    len: u32,
+}
+
+#[inline]
+fn node(id: u32, dir: Dir) -> u32 {
+    id << 1 | dir as u32
+}
+
+#[inline]
+fn node_dir(n: u32) -> Dir {
+    if n & 1 == 0 { Dir::Original } else { Dir::Reply }
+}
+
+impl Table {
+    pub fn new(buckets: u32, seed: u64) -> Self {
+        Table { seed, heads: vec![NIL; round_buckets(buckets) as usize], slots: Vec::new(), free: Vec::new(), len: 0 }
+    }
+
+    pub fn len(&self) -> u32 {
+        self.len
+    }
+
+    pub fn buckets(&self) -> u32 {
+        self.heads.len() as u32
+    }
+
+    /// The raw 32-bit hash of a tuple; scale it with [`Table::bucket`].
+    pub fn hash(&self, t: &Tuple, zone: u16) -> u32 {
+        tuple_hash(self.seed, t, zone)
+    }
+
+    pub fn bucket(&self, hash: u32) -> u32 {
+        scale(hash, self.buckets())
+    }
+
+    pub fn get(&self, id: ConnId) -> Option<&Conn> {
+        self.slots.get(id.0 as usize)?.as_ref().map(|s| &s.conn)
+    }
+
+    pub fn get_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
+        self.slots.get_mut(id.0 as usize)?.as_mut().map(|s| &mut s.conn)
+    }
+
+    fn slot(&self, n: u32) -> &Slot {
+        self.slots[(n >> 1) as usize].as_ref().expect("linked node points at a live slot")
+    }
+
+    fn next_of(&self, n: u32) -> u32 {
+        self.slot(n).next[(n & 1) as usize]
+    }
+
+    /// Looks a tuple up, reaping expired entries met on the chain as the kernel's lookup does.
+    pub fn find(&mut self, t: &Tuple, zone: u16, now: Instant, reaped: &mut impl FnMut(Conn)) -> Option<(ConnId, Dir)> {
+        let b = self.bucket(self.hash(t, zone));
+        'restart: loop {
+            let mut n = self.heads[b as usize];
+            while n != NIL {
+                let s = self.slot(n);
+                if s.conn.is_expired(now) {
+                    reaped(self.remove(ConnId(n >> 1)));
+                    continue 'restart;
+                }
+                let dir = node_dir(n);
+                if s.conn.zone == zone && s.conn.tuple[dir.index()] == *t {
+                    return Some((ConnId(n >> 1), dir));
+                }
+                n = s.next[(n & 1) as usize];
+            }
+            return None;
+        }
+    }
+
+    /// Links a confirmed entry into both of its buckets.
+    pub fn insert(&mut self, mut conn: Conn) -> ConnId {
+        conn.status.set(Status::CONFIRMED);
+        let hb = [
+            self.bucket(self.hash(&conn.tuple[0], conn.zone)) as usize,
+            self.bucket(self.hash(&conn.tuple[1], conn.zone)) as usize,
+        ];
+        let id = match self.free.pop() {
+            Some(id) => id,
+            None => {
+                self.slots.push(None);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let next = [self.heads[hb[0]], self.heads[hb[1]]];
+        self.slots[id as usize] = Some(Slot { conn, next });
+        self.heads[hb[0]] = node(id, Dir::Original);
+        self.heads[hb[1]] = node(id, Dir::Reply);
+        self.len += 1;
+        ConnId(id)
+    }
+
+    fn unlink(&mut self, target: u32, bucket: usize) {
+        let after = self.next_of(target);
+        if self.heads[bucket] == target {
+            self.heads[bucket] = after;
+            return;
+        }
+        let mut n = self.heads[bucket];
+        while n != NIL {
+            let nx = self.next_of(n);
+            if nx == target {
+                let s = self.slots[(n >> 1) as usize].as_mut().expect("live");
+                s.next[(n & 1) as usize] = after;
+                return;
+            }
+            n = nx;
+        }
+    }
+
+    /// Unlinks and returns an entry.
+    pub fn remove(&mut self, id: ConnId) -> Conn {
+        let (zone, t0, t1) = {
+            let c = &self.slot(node(id.0, Dir::Original)).conn;
+            (c.zone, c.tuple[0], c.tuple[1])
+        };
+        let b0 = self.bucket(self.hash(&t0, zone)) as usize;
+        let b1 = self.bucket(self.hash(&t1, zone)) as usize;
+        self.unlink(node(id.0, Dir::Original), b0);
+        self.unlink(node(id.0, Dir::Reply), b1);
+        let slot = self.slots[id.0 as usize].take().expect("live");
+        self.free.push(id.0);
+        self.len -= 1;
+        slot.conn
+    }
+
+    /// The kernel's early drop: from the new tuple's bucket, walk up to [`EVICTION_RANGE`]
+    /// buckets; in the first that holds any unassured entry, delete every unassured entry.
+    /// Expired entries met on the way are reaped but do not count. Returns the victims.
+    pub fn early_drop(&mut self, hash: u32, now: Instant, reaped: &mut impl FnMut(Conn), dropped: &mut impl FnMut(Conn)) -> u32 {
+        let n_buckets = self.buckets();
+        let mut b = self.bucket(hash);
+        for _ in 0..EVICTION_RANGE {
+            let mut drops = 0;
+            'restart: loop {
+                let mut n = self.heads[b as usize];
+                while n != NIL {
+                    let s = self.slot(n);
+                    if s.conn.is_expired(now) {
+                        reaped(self.remove(ConnId(n >> 1)));
+                        continue 'restart;
+                    }
+                    if !s.conn.status.has(Status::ASSURED) && !s.conn.status.has(Status::DYING) {
+                        dropped(self.remove(ConnId(n >> 1)));
+                        drops += 1;
+                        continue 'restart;
+                    }
+                    n = s.next[(n & 1) as usize];
+                }
+                break;
+            }
+            if drops > 0 {
+                return drops;
+            }
+            b = (b + 1) % n_buckets;
+        }
+        0
+    }
+
+    /// Entries of one bucket, each entry once (by its original-direction node), in chain order.
+    pub fn bucket_entries(&self, b: u32, out: &mut Vec<ConnId>) {
+        out.clear();
+        let mut n = self.heads[b as usize];
+        while n != NIL {
+            if n & 1 == 0 {
+                out.push(ConnId(n >> 1));
+            }
+            n = self.next_of(n);
+        }
+    }
+
+    /// Every node of one bucket (an entry twice if both its directions hash here), as the
+    /// collector walks them.
+    pub fn bucket_nodes(&self, b: u32, out: &mut Vec<ConnId>) {
+        out.clear();
+        let mut n = self.heads[b as usize];
+        while n != NIL {
+            out.push(ConnId(n >> 1));
+            n = self.next_of(n);
+        }
+    }
+
+    /// Every entry, in /proc/net/nf_conntrack order (bucket by bucket, chain order).
+    pub fn ids_in_proc_order(&self) -> Vec<ConnId> {
+        let mut all = Vec::with_capacity(self.len as usize);
+        let mut one = Vec::new();
+        for b in 0..self.buckets() {
+            self.bucket_entries(b, &mut one);
+            all.extend_from_slice(&one);
+        }
+        all
+    }
+
+    /// Rebuilds the buckets at a new size (the kernel's hash resize).
+    pub fn resize(&mut self, buckets: u32) {
+        let entries: Vec<Conn> = self.ids_in_proc_order().into_iter().map(|id| self.remove(id)).collect();
+        self.heads = vec![NIL; round_buckets(buckets) as usize];
+        self.slots.clear();
+        self.free.clear();
+        for c in entries {
+            self.insert(c);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::ProtoState;
+    use crate::tuple::L3;
+
+    fn conn(sport: u16, assured: bool, expires: u64) -> Conn {
+        let o = Tuple { src: [10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dst: [10, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], sport, dport: 80, proto: 17, l3: L3::V4 };
+        let r = Tuple { src: o.dst, dst: o.src, sport: o.dport, dport: o.sport, ..o };
+        let mut status = Status::default();
+        if assured {
+            status.set(Status::ASSURED);
+        }
+        Conn { tuple: [o, r], status, expires: Instant::from_nanos(expires), mark: 0, zone: 0, proto: ProtoState::Generic, acct: Default::default() }
+    }
+
+    #[test]
+    fn both_directions_find_the_same_entry() {
+        let mut t = Table::new(512, 1);
+        let c = conn(1000, false, 100);
+        let (o, r) = (c.tuple[0], c.tuple[1]);
+        let id = t.insert(c);
+        let mut none = |_c: Conn| panic!("nothing expired");
+        assert_eq!(t.find(&o, 0, Instant::ZERO, &mut none), Some((id, Dir::Original)));
+        assert_eq!(t.find(&r, 0, Instant::ZERO, &mut none), Some((id, Dir::Reply)));
+        assert_eq!(t.find(&o, 1, Instant::ZERO, &mut none), None, "zones separate");
+        t.remove(id);
+        assert_eq!(t.len(), 0);
+        assert_eq!(t.find(&o, 0, Instant::ZERO, &mut none), None);
+    }
+
+    #[test]
+    fn lookup_reaps_expired_entries_on_its_chain() {
+        let mut t = Table::new(1, 1); // one page of buckets: 512
+        assert_eq!(t.buckets(), 512);
+        let mut t1 = Table::new(512, 1);
+        // Force every entry into one chain by using a single-bucket geometry.
+        t1.heads = vec![NIL; 1];
+        for p in 0..10 {
+            t1.insert(conn(p, false, if p % 2 == 0 { 5 } else { 1000 }));
+        }
+        let probe = conn(9999, false, 0).tuple[0];
+        let mut reaped = 0;
+        assert!(t1.find(&probe, 0, Instant::from_nanos(10), &mut |_| reaped += 1).is_none());
+        assert_eq!(reaped, 5);
+        assert_eq!(t1.len(), 5);
+        t.insert(conn(1, false, 1));
+        assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn early_drop_takes_every_unassured_entry_of_the_first_bucket_with_one() {
+        let mut t = Table::new(512, 1);
+        t.heads = vec![NIL; 1];
+        t.insert(conn(1, true, 100));
+        t.insert(conn(2, false, 100));
+        t.insert(conn(3, false, 100));
+        let mut victims = 0;
+        let drops = t.early_drop(0, Instant::ZERO, &mut |_| panic!("none expired"), &mut |_| victims += 1);
+        assert_eq!((drops, victims, t.len()), (2, 2, 1));
+        // Only assured entries left: nothing to drop.
+        assert_eq!(t.early_drop(0, Instant::ZERO, &mut |_| (), &mut |_| ()), 0);
+    }
+
+    #[test]
+    fn resize_keeps_entries() {
+        let mut t = Table::new(512, 3);
+        let ids: Vec<_> = (0..100).map(|p| t.insert(conn(p, false, 10))).collect();
+        assert_eq!(ids.len(), 100);
+        t.resize(2000);
+        assert_eq!(t.buckets(), 2048);
+        assert_eq!(t.len(), 100);
+        assert_eq!(t.ids_in_proc_order().len(), 100);
+        let probe = conn(42, false, 0).tuple[1];
+        assert!(t.find(&probe, 0, Instant::ZERO, &mut |_| ()).is_some());
+    }
+}
