@@ -115,3 +115,99 @@ impl Gc {
         next_run
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tuple::{L3, Tuple};
+
+    fn conn(i: u32, assured: bool, expires_s: f64) -> Conn {
+        let mut src = [0u8; 16];
+        src[..4].copy_from_slice(&i.to_be_bytes());
+        let o = Tuple { src, dst: [9; 16], sport: 1, dport: 2, proto: 17, l3: L3::V4 };
+        let r = Tuple { src: o.dst, dst: o.src, sport: 2, dport: 1, ..o };
+        let mut status = Status::default();
+        if assured {
+            status.set(Status::ASSURED);
+        }
+        Conn { tuple: [o, r], status, expires: Instant::from_secs_f64(expires_s), mark: 0, zone: 0, proto: ProtoState::Generic, acct: Default::default() }
+    }
+
+    fn run(gc: &mut Gc, t: &mut Table, s: &Sysctl, at: f64) -> Vec<DestroyReason> {
+        let mut out = Vec::new();
+        gc.run_due(t, s, Instant::from_secs_f64(at), &mut |_, r, _| out.push(r));
+        out
+    }
+
+    #[test]
+    fn expired_entries_stay_until_the_collector_runs() {
+        let s = Sysctl::default();
+        let mut t = Table::new(s.buckets, 1);
+        let mut gc = Gc::default();
+        run(&mut gc, &mut t, &s, 0.0); // arms the first run at 60 s
+        for i in 0..10 {
+            t.insert(conn(i, false, 5.0));
+        }
+        assert!(run(&mut gc, &mut t, &s, 59.0).is_empty());
+        assert_eq!(t.len(), 10, "expired at 5 s but not reaped yet");
+        assert_eq!(run(&mut gc, &mut t, &s, 60.0), vec![DestroyReason::Expired; 10]);
+        assert_eq!(t.len(), 0);
+        // An empty table keeps the initial bias: next run about 60 s later.
+        let next = gc.next_run.unwrap().as_secs_f64();
+        assert!((119.0..=120.0).contains(&next), "{next}");
+    }
+
+    #[test]
+    fn short_timeouts_bring_the_next_run_closer() {
+        let s = Sysctl::default();
+        let mut t = Table::new(s.buckets, 1);
+        let mut gc = Gc::default();
+        run(&mut gc, &mut t, &s, 0.0);
+        for i in 0..1000 {
+            t.insert(conn(i, false, 62.0)); // 2 s left at the 60 s run
+        }
+        run(&mut gc, &mut t, &s, 60.0);
+        // 100 biased entries at 60 s and 2000 nodes at 2 s would average 4.8 s, but the
+        // kernel's running mean truncates each step towards zero in jiffies, so it stalls once
+        // the step falls below one jiffy: 7.4 s.
+        let gap = gc.next_run.unwrap().as_secs_f64() - 60.0;
+        assert!((7.0..8.0).contains(&gap), "{gap}");
+    }
+
+    #[test]
+    fn evicts_unassured_above_95_percent_only_after_a_table_full_drop() {
+        let mut s = Sysctl::default();
+        s.max = 200; // max95 = 190
+        let mut t = Table::new(s.buckets, 1);
+        let mut gc = Gc::default();
+        run(&mut gc, &mut t, &s, 0.0);
+        for i in 0..200 {
+            t.insert(conn(i, i < 100, 1000.0));
+        }
+        assert!(run(&mut gc, &mut t, &s, 60.0).is_empty(), "no table-full drop yet");
+        gc.early_drop = true;
+        let next = gc.next_run.unwrap().as_secs_f64();
+        let evicted = run(&mut gc, &mut t, &s, next);
+        assert!(evicted.iter().all(|r| *r == DestroyReason::GcEvict));
+        // It evicts unassured entries while the count is at least 190: 11 of them.
+        assert_eq!(evicted.len(), 11);
+        assert_eq!(t.len(), 189);
+        assert!(!gc.early_drop);
+    }
+
+    #[test]
+    fn max_below_100_disables_eviction() {
+        let mut s = Sysctl::default();
+        s.max = 64;
+        assert_eq!(s.max95(), 0);
+        let mut t = Table::new(s.buckets, 1);
+        let mut gc = Gc { early_drop: true, ..Gc::default() };
+        run(&mut gc, &mut t, &s, 0.0);
+        for i in 0..64 {
+            t.insert(conn(i, false, 1000.0));
+        }
+        gc.early_drop = true;
+        assert!(run(&mut gc, &mut t, &s, 60.0).is_empty());
+        assert_eq!(t.len(), 64);
+    }
+}

@@ -50,8 +50,9 @@ mod tests {
         for p in 0..4096 {
             used[scale(tuple_hash(7, &t(p), 0), n) as usize] += 1;
         }
-        // 8 per bucket on average; a decent hash leaves no bucket empty or crowded.
-        assert!(used.iter().all(|&c| c > 0 && c < 30), "{used:?}");
+        // 8 per bucket on average: a uniform hash gives a Poisson spread (P(0) ~ 0.03%).
+        assert!(used.iter().filter(|&&c| c == 0).count() <= 3, "{used:?}");
+        assert!(used.iter().all(|&c| c < 25), "{used:?}");
         assert_ne!(tuple_hash(1, &t(1), 0), tuple_hash(2, &t(1), 0));
         assert_ne!(tuple_hash(1, &t(1), 0), tuple_hash(1, &t(1), 1));
     }

@@ -1,12 +1,31 @@
-//! The TCP tracker: the kernel's state table and window tracking.
+//! The TCP tracker: the kernel's state table and window tracking (nf_conntrack_proto_tcp.c,
+//! Linux 6.x), reimplemented from its behaviour.
 //!
-//! STUB: the public API below is fixed; the bodies are being written.
+//! - [`TcpConn::check_flags`]: the flag check every segment gets (`tcp_error`), see `flags.rs`.
+//! - [`TcpConn::new`]: may a segment with no entry create one (`tcp_new`)?
+//! - [`TcpConn::packet`]: one segment through the state table (`state_table.rs`), the special
+//!   cases around it (this file) and the window check (`window.rs`), giving a verdict and the
+//!   entry's new timeout (`timeout.rs`).
 
 use core::fmt;
 use core::time::Duration;
 
 use crate::sysctl::Sysctl;
 use crate::tuple::Dir;
+
+mod flags_table;
+mod options;
+mod state_table;
+mod timeout;
+mod window;
+
+#[cfg(test)]
+mod tests;
+
+pub use state_table::PacketClass;
+
+use state_table::Next;
+use window::{SideFlags, Window, WindowVerdict, segment_end, seq_before};
 
 /// TCP flag bits as they sit in byte 13 of the header.
 pub mod flags {
@@ -78,15 +97,117 @@ pub struct TcpContext {
     pub confirmed: bool,
 }
 
-/// Why a segment is INVALID, worded as the kernel logs it.
+/// Why a segment is INVALID, worded as the kernel logs it (`Display`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TcpInvalid {
-    Placeholder,
+    /// Flags outside the valid table: "invalid tcp flag combination".
+    FlagCombination,
+    /// SYN/ACK, FIN, RST or no-flag segment with no entry: "invalid new".
+    New,
+    /// A mid-stream segment with no entry while `nf_conntrack_tcp_loose` is 0. The kernel
+    /// counts it INVALID but logs nothing (see [`TcpInvalid::logged`]).
+    NotLoose,
+    /// The state table says sIV: "packet (index %d) in dir %d invalid, state %s".
+    Transition { class: PacketClass, dir: Dir, state: TcpState },
+    /// "SEQ is over upper bound %u (over the window of the receiver)".
+    SeqOverUpperBound { bound: u32 },
+    /// "ACK is over upper bound %u (ACKed data not seen yet)".
+    AckOverUpperBound { bound: u32 },
+    /// A RST whose sequence is below what the other side has already acknowledged:
+    /// "invalid rst" (unless `nf_conntrack_tcp_ignore_invalid_rst`).
+    Rst,
+}
+
+impl TcpInvalid {
+    /// Does the kernel log a line for this (with `nf_conntrack_log_invalid`)?
+    pub fn logged(&self) -> bool {
+        !matches!(self, TcpInvalid::NotLoose)
+    }
 }
 
 impl fmt::Display for TcpInvalid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{self:?}")
+        match self {
+            TcpInvalid::FlagCombination => f.write_str("invalid tcp flag combination"),
+            TcpInvalid::New => f.write_str("invalid new"),
+            TcpInvalid::NotLoose => f.write_str("mid-stream pickup disabled (nf_conntrack_tcp_loose=0)"),
+            TcpInvalid::Transition { class, dir, state } => {
+                write!(f, "packet (index {}) in dir {} invalid, state {}", class.index(), dir.index(), state.name())
+            }
+            TcpInvalid::SeqOverUpperBound { bound } => {
+                write!(f, "SEQ is over upper bound {bound} (over the window of the receiver)")
+            }
+            TcpInvalid::AckOverUpperBound { bound } => {
+                write!(f, "ACK is over upper bound {bound} (ACKed data not seen yet)")
+            }
+            TcpInvalid::Rst => f.write_str("invalid rst"),
+        }
+    }
+}
+
+/// A line the kernel logs (with `nf_conntrack_log_invalid`) for a segment it lets through
+/// without tracking it ([`TcpVerdict::Ignore`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TcpNote {
+    /// The state table says sIG: "packet (index %d) in dir %d ignored, state %s".
+    Ignored { class: PacketClass, dir: Dir, state: TcpState },
+    /// Data past the offered window but within the receiver's largest window:
+    /// "%u bytes more than expected".
+    BytesMoreThanExpected(u32),
+    /// "SEQ is under lower bound %u (already ACKed data retransmitted)".
+    SeqUnderLowerBound(u32),
+    /// "ignored ACK under lower bound %u (possible overly delayed)".
+    AckUnderLowerBound(u32),
+    /// An ACK in LAST_ACK answering a SYN we let through: "challenge-ack ignored".
+    ChallengeAckIgnored,
+}
+
+impl fmt::Display for TcpNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TcpNote::Ignored { class, dir, state } => {
+                write!(f, "packet (index {}) in dir {} ignored, state {}", class.index(), dir.index(), state.name())
+            }
+            TcpNote::BytesMoreThanExpected(n) => write!(f, "{n} bytes more than expected"),
+            TcpNote::SeqUnderLowerBound(b) => {
+                write!(f, "SEQ is under lower bound {b} (already ACKed data retransmitted)")
+            }
+            TcpNote::AckUnderLowerBound(b) => {
+                write!(f, "ignored ACK under lower bound {b} (possible overly delayed)")
+            }
+            TcpNote::ChallengeAckIgnored => f.write_str("challenge-ack ignored"),
+        }
+    }
+}
+
+/// For an INVALID FIN or RST on an ASSURED entry that answers an earlier FIN or RST from the
+/// other side (`nf_tcp_handle_invalid`): the kernel shortens the entry's remaining time to
+/// `timeout`, when [`TcpLowerTimeout::applies`], and logs [`TcpLowerTimeout::message`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TcpLowerTimeout {
+    /// `nf_conntrack_tcp_timeout_unacknowledged`.
+    pub timeout: Duration,
+    pub class: PacketClass,
+    pub dir: Dir,
+    /// The class of the earlier FIN or RST.
+    pub last_class: PacketClass,
+}
+
+impl TcpLowerTimeout {
+    /// The kernel leaves entries with less than 120 s left, or no more than `timeout`, alone.
+    pub fn applies(&self, remaining: Duration) -> bool {
+        remaining >= Duration::from_secs(120) && remaining > self.timeout
+    }
+
+    /// The log line. The kernel prints the new timeout in jiffies, so it depends on its HZ.
+    pub fn message(&self, hz: u32) -> String {
+        format!(
+            "packet (index {}, dir {}) response for index {} lower timeout to {}",
+            self.class.index(),
+            self.dir.index(),
+            self.last_class.index(),
+            self.timeout.as_secs().saturating_mul(u64::from(hz))
+        )
     }
 }
 
@@ -105,29 +226,377 @@ pub enum TcpVerdict {
     Reopen,
 }
 
-/// Per-connection TCP state.
+/// [`TcpVerdict`] with what the kernel would log besides, and its one side effect on the
+/// timeout of an INVALID segment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TcpReport {
+    pub verdict: TcpVerdict,
+    /// With [`TcpVerdict::Ignore`]: the kernel's log line, if it logs one.
+    pub note: Option<TcpNote>,
+    /// With [`TcpVerdict::Invalid`]: shorten the entry's timeout (see [`TcpLowerTimeout`]).
+    pub lower_timeout: Option<TcpLowerTimeout>,
+}
+
+impl TcpReport {
+    fn plain(verdict: TcpVerdict) -> TcpReport {
+        TcpReport { verdict, note: None, lower_timeout: None }
+    }
+
+    fn ignore(note: TcpNote) -> TcpReport {
+        TcpReport { verdict: TcpVerdict::Ignore, note: Some(note), lower_timeout: None }
+    }
+}
+
+/// Per-connection TCP state (the kernel's `struct ip_ct_tcp`), 56 bytes.
 #[derive(Clone, Debug)]
 pub struct TcpConn {
     state: TcpState,
+    /// Window data of both directions.
+    window: Window,
+    /// The last segment that moved the entry or was ignored, and how often the same ACK-class
+    /// segment has repeated: the kernel's `last_*` fields and `retrans`.
+    last_index: PacketClass,
+    last_dir: Dir,
+    last_seq: u32,
+    last_ack: u32,
+    last_end: u32,
+    last_win: u16,
+    /// Window scale and flags of a SYN ignored in a later state, in case its SYN/ACK comes.
+    last_wscale: u8,
+    last_flags: SideFlags,
+    retrans: u8,
+}
+
+/// Where the state-table step leaves a segment.
+enum Step {
+    /// Decided without the window check.
+    Done(TcpReport),
+    /// Check the window, then move from `old` to `new`.
+    Window { old: TcpState, new: TcpState },
+    /// Move from `old` to `new` without the window check.
+    SkipWindow { old: TcpState, new: TcpState },
 }
 
 impl TcpConn {
     /// Header checks that run on every segment: the flag combination.
-    pub fn check_flags(_flags: u8) -> Result<(), TcpInvalid> {
-        todo!()
+    pub fn check_flags(flags: u8) -> Result<(), TcpInvalid> {
+        if flags_table::valid(flags) { Ok(()) } else { Err(TcpInvalid::FlagCombination) }
     }
 
     /// A segment with no entry: may it create one? Called before [`TcpConn::packet`].
-    pub fn new(_seg: &TcpSegment<'_>, _sysctl: &Sysctl) -> Result<TcpConn, TcpInvalid> {
-        todo!()
+    ///
+    /// A SYN always may; an ACK (mid-stream pickup) only with `tcp_loose`, and then the entry
+    /// starts with SACK assumed and liberal window checks in both directions, as the kernel's.
+    pub fn new(seg: &TcpSegment<'_>, sysctl: &Sysctl) -> Result<TcpConn, TcpInvalid> {
+        let mut conn = TcpConn::blank();
+        let end = segment_end(seg);
+        let win = u32::from(seg.window).max(1);
+        let orig = &mut conn.window.side[Dir::Original.index()];
+        match state_table::next(Dir::Original, PacketClass::of(seg.flags), TcpState::None) {
+            Next::To(TcpState::SynSent) => {
+                orig.td_end = end;
+                orig.td_maxend = end;
+                orig.td_maxwin = win;
+                conn.window.apply_syn_options(Dir::Original.index(), seg.options);
+            }
+            Next::To(_) if sysctl.tcp_loose => {
+                orig.td_end = end;
+                orig.td_maxwin = win;
+                orig.td_maxend = end.wrapping_add(win);
+                let assumed = SideFlags(SideFlags::SACK_PERM | SideFlags::BE_LIBERAL);
+                conn.window.flags = [assumed; 2];
+            }
+            Next::To(_) => return Err(TcpInvalid::NotLoose),
+            Next::Ignore | Next::Invalid => return Err(TcpInvalid::New),
+        }
+        Ok(conn)
     }
 
     /// Runs one segment through the state machine and window tracking.
-    pub fn packet(&mut self, _dir: Dir, _seg: &TcpSegment<'_>, _ctx: TcpContext, _sysctl: &Sysctl) -> TcpVerdict {
-        todo!()
+    pub fn packet(&mut self, dir: Dir, seg: &TcpSegment<'_>, ctx: TcpContext, sysctl: &Sysctl) -> TcpVerdict {
+        self.packet_report(dir, seg, ctx, sysctl).verdict
+    }
+
+    /// [`TcpConn::packet`], with the kernel's log line for ignored segments and the timeout
+    /// shortening some INVALID ones cause.
+    pub fn packet_report(&mut self, dir: Dir, seg: &TcpSegment<'_>, ctx: TcpContext, sysctl: &Sysctl) -> TcpReport {
+        let class = PacketClass::of(seg.flags);
+        let (old, new) = match self.transition(dir, class, seg, ctx, sysctl) {
+            Step::Done(report) => return report,
+            Step::SkipWindow { old, new } => (old, new),
+            Step::Window { old, new } => match self.in_window(dir, class, seg, sysctl) {
+                WindowVerdict::Accept => (old, new),
+                WindowVerdict::Ignore(note) => return TcpReport::ignore(note),
+                WindowVerdict::Invalid(why) => {
+                    let lower_timeout = self.handle_invalid(dir, class, ctx, sysctl);
+                    return TcpReport { verdict: TcpVerdict::Invalid(why), note: None, lower_timeout };
+                }
+            },
+        };
+        TcpReport::plain(self.advance(dir, class, old, new, ctx, sysctl))
     }
 
     pub fn state(&self) -> TcpState {
         self.state
+    }
+
+    /// Identical ACK-class segments seen in a row (wraps at 256, as the kernel's u8).
+    pub fn retrans(&self) -> u8 {
+        self.retrans
+    }
+
+    /// The window-scale shift in use for `dir`'s windows (0 unless both SYNs carried it).
+    pub fn wscale(&self, dir: Dir) -> u8 {
+        self.window.scale[dir.index()]
+    }
+
+    /// `dir`'s `IP_CT_TCP_FLAG_*` bits, as ctnetlink reports them.
+    pub fn seen_flags(&self, dir: Dir) -> u8 {
+        self.window.flags[dir.index()].0
+    }
+
+    /// May the table evict this entry early even when ASSURED (`tcp_can_early_drop`)? True in
+    /// the closing states.
+    pub fn can_early_drop(&self) -> bool {
+        matches!(
+            self.state,
+            TcpState::FinWait | TcpState::LastAck | TcpState::TimeWait | TcpState::Close | TcpState::CloseWait
+        )
+    }
+
+    fn blank() -> TcpConn {
+        TcpConn {
+            state: TcpState::None,
+            window: Window::default(),
+            last_index: PacketClass::None,
+            last_dir: Dir::Original,
+            last_seq: 0,
+            last_ack: 0,
+            last_end: 0,
+            last_win: 0,
+            last_wscale: 0,
+            last_flags: SideFlags::default(),
+            retrans: 0,
+        }
+    }
+
+    /// The state-table step with its special cases (the `switch (new_state)` of
+    /// `nf_conntrack_tcp_packet`).
+    fn transition(
+        &mut self,
+        dir: Dir,
+        class: PacketClass,
+        seg: &TcpSegment<'_>,
+        ctx: TcpContext,
+        sysctl: &Sysctl,
+    ) -> Step {
+        let old = self.state;
+        match state_table::next(dir, class, old) {
+            Next::Invalid => Step::Done(TcpReport::plain(TcpVerdict::Invalid(TcpInvalid::Transition {
+                class,
+                dir,
+                state: old,
+            }))),
+            Next::Ignore => self.ignored(dir, class, seg, old),
+            // A SYN on a closed (TIME_WAIT, CLOSE) entry. The numeric test is the kernel's.
+            Next::To(TcpState::SynSent) if old as u8 >= TcpState::TimeWait as u8 => {
+                if self.reopens(dir) {
+                    Step::Done(TcpReport::plain(TcpVerdict::Reopen))
+                } else {
+                    self.ignored(dir, class, seg, old)
+                }
+            }
+            Next::To(TcpState::TimeWait) if self.is_challenge_ack(dir, class, old) => {
+                self.last_flags.clear(SideFlags::EXP_CHALLENGE_ACK);
+                Step::Done(TcpReport::ignore(TcpNote::ChallengeAckIgnored))
+            }
+            Next::To(TcpState::SynSent2) => {
+                self.last_flags.set(SideFlags::SIMULTANEOUS_OPEN);
+                Step::Window { old, new: TcpState::SynSent2 }
+            }
+            Next::To(TcpState::SynRecv)
+                if dir == Dir::Reply
+                    && class == PacketClass::Ack
+                    && self.last_flags.has(SideFlags::SIMULTANEOUS_OPEN) =>
+            {
+                // Simultaneous open: the final ACK may come from the reply side.
+                Step::Window { old, new: TcpState::Established }
+            }
+            Next::To(TcpState::Close) if class == PacketClass::Rst => self.rst(dir, seg, ctx, sysctl, old),
+            Next::To(new) => Step::Window { old, new },
+        }
+    }
+
+    /// A closed or aborted connection may be reopened by a SYN: when either side started the
+    /// close with a FIN, or the last segment was a RST from the same side as this SYN.
+    fn reopens(&self, dir: Dir) -> bool {
+        let fin_seen = (self.window.flags[0].0 | self.window.flags[1].0) & SideFlags::CLOSE_INIT != 0;
+        fin_seen || (self.last_dir == dir && self.last_index == PacketClass::Rst)
+    }
+
+    /// An ACK in LAST_ACK from the side that did not send the SYN we just let through: an
+    /// RFC 5961 challenge ACK, not the ACK of the last FIN.
+    fn is_challenge_ack(&self, dir: Dir, class: PacketClass, old: TcpState) -> bool {
+        old == TcpState::LastAck
+            && class == PacketClass::Ack
+            && self.last_dir != dir
+            && self.last_index == PacketClass::Syn
+            && self.last_flags.has(SideFlags::EXP_CHALLENGE_ACK)
+    }
+
+    /// Segments the table marks sIG: the endpoints may be in sync while we are not. Remember
+    /// the segment and let it through; if it is a SYN/ACK answering a SYN remembered so, the
+    /// connection is being re-opened and we resynchronise on it.
+    fn ignored(&mut self, dir: Dir, class: PacketClass, seg: &TcpSegment<'_>, old: TcpState) -> Step {
+        if class == PacketClass::SynAck
+            && self.last_index == PacketClass::Syn
+            && self.last_dir != dir
+            && seg.ack == self.last_end
+        {
+            let syn_dir = self.last_dir.index();
+            let side = &mut self.window.side[syn_dir];
+            side.td_end = self.last_end;
+            side.td_maxend = self.last_end;
+            side.td_maxwin = u32::from(self.last_win).max(1);
+            self.window.scale[syn_dir] = self.last_wscale;
+            self.last_flags.clear(SideFlags::EXP_CHALLENGE_ACK);
+            self.window.flags[syn_dir] = self.last_flags;
+            self.window.reset(dir.index());
+            return Step::Window { old: TcpState::SynSent, new: TcpState::SynRecv };
+        }
+
+        self.last_index = class;
+        self.last_dir = dir;
+        self.last_seq = seg.seq;
+        self.last_end = segment_end(seg);
+        self.last_win = seg.window;
+
+        if class == PacketClass::Syn && dir == Dir::Original {
+            let mut syn = Window::default();
+            syn.apply_syn_options(0, seg.options);
+            self.last_flags = SideFlags(syn.flags[0].0 & (SideFlags::WINDOW_SCALE | SideFlags::SACK_PERM));
+            self.last_wscale = syn.scale[0];
+            if old == TcpState::LastAck {
+                self.last_flags.set(SideFlags::EXP_CHALLENGE_ACK);
+            }
+        }
+        if old == TcpState::SynSent && class == PacketClass::Ack && dir == Dir::Reply {
+            // Perhaps a challenge ACK answering the SYN; a RST with this sequence may follow.
+            self.last_ack = seg.ack;
+        }
+        Step::Done(TcpReport::ignore(TcpNote::Ignored { class, dir, state: old }))
+    }
+
+    /// A RST the table would move to CLOSE. Checked against what the other side has
+    /// acknowledged: below it, INVALID; inexact but plausible on an established connection,
+    /// the state stays (the timeout still drops) so that a challenge ACK can follow.
+    fn rst(&mut self, dir: Dir, seg: &TcpSegment<'_>, ctx: TcpContext, sysctl: &Sysctl, old: TcpState) -> Step {
+        let mut new = TcpState::Close;
+        // Closing anyway, and the tuple may already be reused: no checks.
+        if self.can_early_drop() {
+            return Step::SkipWindow { old, new };
+        }
+
+        let peer = dir.flip().index();
+        if self.window.flags[peer].has(SideFlags::MAXACK_SET) && self.last_index != PacketClass::Syn {
+            let seq = seg.seq;
+            let max_ack = self.window.side[peer].td_maxack;
+            let established = self.state == TcpState::Established && ctx.assured;
+            // Not established and seq 0: most likely answering a SYN we let through.
+            if seq == 0 && !established {
+                return Step::Window { old, new };
+            }
+            if seq_before(seq, max_ack) && !sysctl.tcp_ignore_invalid_rst {
+                return Step::Done(TcpReport::plain(TcpVerdict::Invalid(TcpInvalid::Rst)));
+            }
+            if !established || seq == max_ack {
+                return Step::Window { old, new };
+            }
+            // The RST right after this side's last data ("P seq:end" then "R end:end").
+            if self.last_index == PacketClass::Ack && self.last_dir == dir && seq == self.last_end {
+                return Step::Window { old, new };
+            }
+            new = old;
+        }
+
+        // RST answering a SYN or ACK we let through as sIG: it may acknowledge data we did not
+        // track, so skip the window check.
+        let answers_ignored = (ctx.seen_reply && self.last_index == PacketClass::Syn)
+            || (!ctx.assured && self.last_index == PacketClass::Ack);
+        if answers_ignored && seg.ack == self.last_end {
+            return Step::SkipWindow { old, new };
+        }
+        // RST answering a challenge ACK we let through in SYN_SENT.
+        if old == TcpState::SynSent
+            && self.last_index == PacketClass::Ack
+            && self.last_dir == Dir::Reply
+            && seg.seq == self.last_ack
+        {
+            return Step::SkipWindow { old, new };
+        }
+        Step::Window { old, new }
+    }
+
+    /// An in-window segment moves the entry (the kernel's `in_window:` label onwards).
+    fn advance(
+        &mut self,
+        dir: Dir,
+        class: PacketClass,
+        old: TcpState,
+        new: TcpState,
+        ctx: TcpContext,
+        sysctl: &Sysctl,
+    ) -> TcpVerdict {
+        self.last_index = class;
+        self.last_dir = dir;
+        self.state = new;
+        if old != new && new == TcpState::FinWait {
+            self.window.flags[dir.index()].set(SideFlags::CLOSE_INIT);
+        }
+        let mut timeout = self.timeout_for(class, new, sysctl);
+
+        if !ctx.seen_reply {
+            // Only a RST in reply: nothing was ever established; drop the entry now.
+            if class == PacketClass::Rst {
+                return TcpVerdict::AcceptAndKill;
+            }
+            // A retransmitted SYN does not extend the entry's life.
+            if class == PacketClass::Syn && old == TcpState::SynSent {
+                return TcpVerdict::Ignore;
+            }
+            // A picked-up connection nobody has answered yet.
+            let unacknowledged = timeout::of_state(TcpState::None, &sysctl.timeouts);
+            let _ = unacknowledged;
+            if new == TcpState::Established {
+                timeout = timeout.min(crate::sysctl::secs(sysctl.timeouts.tcp_unacknowledged));
+            }
+            return TcpVerdict::Accept { timeout, assure: false };
+        }
+
+        // A valid ACK after SYN_RECV, or an answer on a picked-up connection.
+        let assure = !ctx.assured
+            && matches!(old, TcpState::SynRecv | TcpState::Established)
+            && new == TcpState::Established;
+        TcpVerdict::Accept { timeout, assure }
+    }
+
+    /// `nf_tcp_handle_invalid`: remembers an out-of-window FIN or RST on an ASSURED entry; if
+    /// it answers one from the other side, both ends consider the connection over and the
+    /// entry's timeout may be shortened.
+    fn handle_invalid(&mut self, dir: Dir, class: PacketClass, ctx: TcpContext, sysctl: &Sysctl) -> Option<TcpLowerTimeout> {
+        if !ctx.assured || !matches!(class, PacketClass::Fin | PacketClass::Rst) {
+            return None;
+        }
+        if self.last_dir != dir && matches!(self.last_index, PacketClass::Fin | PacketClass::Rst) {
+            return Some(TcpLowerTimeout {
+                timeout: crate::sysctl::secs(sysctl.timeouts.tcp_unacknowledged),
+                class,
+                dir,
+                last_class: self.last_index,
+            });
+        }
+        self.last_index = class;
+        self.last_dir = dir;
+        None
     }
 }
