@@ -279,7 +279,7 @@ impl Conntrack {
         self.stats.invalid += 1;
         match &reason {
             Reason::L4(e) => self.log_invalid(proto, &e.name(), now),
-            Reason::Tcp(e) => self.log_invalid(proto, e, now),
+            Reason::Tcp(e) if e.logged() => self.log_invalid(proto, e, now),
             _ => {}
         }
         Outcome::invalid(reason)
@@ -397,6 +397,7 @@ impl Conntrack {
         let seen_reply = conn.status.has(Status::SEEN_REPLY);
         let ctstate = if dir == Dir::Reply || seen_reply { CtState::Established } else { CtState::New };
         let sysctl = &self.sysctl;
+        let mut note_line: Option<String> = None;
         let update = match l4 {
             Err(e) => Update::Invalid(Reason::L4(*e)),
             Ok(L4::Tcp { seg, .. }) => {
@@ -410,15 +411,26 @@ impl Conntrack {
                         }
                     }
                     let ctx = TcpContext { seen_reply, assured: conn.status.has(Status::ASSURED), confirmed };
-                    match &mut conn.proto {
-                        ProtoState::Tcp(t) => match t.packet(dir, seg, ctx, sysctl) {
-                            TcpVerdict::Accept { timeout, assure } => Update::Refresh { timeout, assure },
-                            TcpVerdict::Ignore => Update::Ignore,
-                            TcpVerdict::Invalid(e) => Update::Invalid(Reason::Tcp(e)),
-                            TcpVerdict::AcceptAndKill => Update::Kill,
-                            TcpVerdict::Reopen => Update::Reopen,
-                        },
-                        _ => Update::Invalid(Reason::NoTuple),
+                    let ProtoState::Tcp(t) = &mut conn.proto else {
+                        unreachable!("TCP entries carry TCP state")
+                    };
+                    let report = t.packet_report(dir, seg, ctx, sysctl);
+                    if let Some(note) = report.note {
+                        note_line = Some(note.to_string());
+                    }
+                    if let Some(lower) = report.lower_timeout
+                        && lower.applies(now.until(conn.expires))
+                        && !conn.status.has(Status::FIXED_TIMEOUT)
+                    {
+                        conn.expires = now + lower.timeout;
+                        note_line = Some(lower.message(crate::gc::HZ as u32));
+                    }
+                    match report.verdict {
+                        TcpVerdict::Accept { timeout, assure } => Update::Refresh { timeout, assure },
+                        TcpVerdict::Ignore => Update::Ignore,
+                        TcpVerdict::Invalid(e) => Update::Invalid(Reason::Tcp(e)),
+                        TcpVerdict::AcceptAndKill => Update::Kill,
+                        TcpVerdict::Reopen => Update::Reopen,
                     }
                 }
             }
@@ -438,6 +450,13 @@ impl Conntrack {
                 }
             }
             Ok(L4::Other) => Update::Refresh { timeout: generic::timeout(sysctl), assure: false },
+        };
+        if let Some(line) = note_line {
+            self.log_invalid(proto, &line, now);
+        }
+        let conn: &mut Conn = match &mut target {
+            Target::Existing(id) => self.table.get_mut(*id).expect("found entries are live"),
+            Target::Pending(c) => c,
         };
         let acct = |c: &mut Conn| {
             let a = &mut c.acct[dir.index()];

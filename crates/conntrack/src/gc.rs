@@ -7,13 +7,12 @@
 use crate::Instant;
 use crate::entry::{Conn, ConnId, ProtoState, Status};
 use crate::event::DestroyReason;
-use crate::proto::tcp::TcpState;
 use crate::sysctl::Sysctl;
 use crate::table::Table;
 
 /// The kernel's clock tick on this machine kind (CONFIG_HZ=250).
 pub const JIFFY_NS: u64 = 4_000_000;
-const HZ: i64 = 250;
+pub const HZ: i64 = 250;
 const INTERVAL_MIN: i64 = HZ;
 const INTERVAL_MAX: i64 = 60 * HZ;
 const INTERVAL_CLAMP: i64 = 300 * HZ;
@@ -40,13 +39,7 @@ fn can_early_drop(c: &Conn) -> bool {
     if !c.status.has(Status::ASSURED) {
         return true;
     }
-    match &c.proto {
-        ProtoState::Tcp(t) => matches!(
-            t.state(),
-            TcpState::FinWait | TcpState::LastAck | TcpState::TimeWait | TcpState::Close | TcpState::CloseWait
-        ),
-        _ => false,
-    }
+    matches!(&c.proto, ProtoState::Tcp(t) if t.can_early_drop())
 }
 
 impl Gc {
@@ -176,8 +169,7 @@ mod tests {
 
     #[test]
     fn evicts_unassured_above_95_percent_only_after_a_table_full_drop() {
-        let mut s = Sysctl::default();
-        s.max = 200; // max95 = 190
+        let s = Sysctl { max: 200, ..Sysctl::default() }; // max95 = 190
         let mut t = Table::new(s.buckets, 1);
         let mut gc = Gc::default();
         run(&mut gc, &mut t, &s, 0.0);
@@ -197,8 +189,7 @@ mod tests {
 
     #[test]
     fn max_below_100_disables_eviction() {
-        let mut s = Sysctl::default();
-        s.max = 64;
+        let s = Sysctl { max: 64, ..Sysctl::default() };
         assert_eq!(s.max95(), 0);
         let mut t = Table::new(s.buckets, 1);
         let mut gc = Gc { early_drop: true, ..Gc::default() };

@@ -1,12 +1,20 @@
-//! Which TCP flag combinations the tracker accepts at all (the kernel's `tcp_valid_flags`).
+//! TCP flag bits as they sit in byte 13 of the header, and which combinations of them the
+//! tracker accepts at all (the kernel's `tcp_valid_flags`).
 //!
-//! PSH, ECE and CWR are ignored; URG is not. Everything not listed is INVALID with
-//! "invalid tcp flag combination".
+//! PSH, ECE and CWR are ignored; URG is not. Everything not listed in
+//! [`VALID_COMBINATIONS`] is INVALID with "invalid tcp flag combination".
 
-use super::flags::{ACK, CWR, ECE, FIN, PSH, RST, SYN, URG};
+pub const FIN: u8 = 0x01;
+pub const SYN: u8 = 0x02;
+pub const RST: u8 = 0x04;
+pub const PSH: u8 = 0x08;
+pub const ACK: u8 = 0x10;
+pub const URG: u8 = 0x20;
+pub const ECE: u8 = 0x40;
+pub const CWR: u8 = 0x80;
 
 /// The combinations the kernel lets through, once PSH, ECE and CWR are masked off.
-pub(crate) const VALID_COMBINATIONS: [u8; 9] = [
+pub const VALID_COMBINATIONS: [u8; 9] = [
     SYN,
     SYN | URG,
     SYN | ACK,
@@ -22,7 +30,7 @@ pub(crate) const VALID_COMBINATIONS: [u8; 9] = [
 const ALWAYS_VALID: u8 = PSH | ECE | CWR;
 
 /// Is this flag byte one the tracker accepts?
-pub(crate) fn valid(tcp_flags: u8) -> bool {
+pub fn valid(tcp_flags: u8) -> bool {
     VALID_COMBINATIONS.contains(&(tcp_flags & !ALWAYS_VALID))
 }
 
@@ -32,7 +40,9 @@ mod tests {
 
     #[test]
     fn exactly_nine_of_the_masked_combinations_are_valid() {
-        let valid_masked = (0..=u8::MAX).filter(|f| f & ALWAYS_VALID == 0 && valid(*f)).count();
+        let valid_masked = (0..=u8::MAX)
+            .filter(|f| f & ALWAYS_VALID == 0 && valid(*f))
+            .count();
         assert_eq!(valid_masked, 9);
         // Every combination of the ignored bits keeps the verdict.
         for f in 0..=u8::MAX {

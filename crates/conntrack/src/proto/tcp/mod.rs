@@ -7,37 +7,24 @@
 //!   cases around it (this file) and the window check (`window.rs`), giving a verdict and the
 //!   entry's new timeout (`timeout.rs`).
 
-use core::fmt;
-use core::time::Duration;
-
-use crate::sysctl::Sysctl;
+use crate::sysctl::{Sysctl, secs};
 use crate::tuple::Dir;
 
-mod flags_table;
+pub mod flags;
 mod options;
 mod state_table;
 mod timeout;
+mod verdict;
 mod window;
 
 #[cfg(test)]
 mod tests;
 
 pub use state_table::PacketClass;
+pub use verdict::{TcpInvalid, TcpLowerTimeout, TcpNote, TcpReport, TcpVerdict};
 
 use state_table::Next;
 use window::{SideFlags, Window, WindowVerdict, segment_end, seq_before};
-
-/// TCP flag bits as they sit in byte 13 of the header.
-pub mod flags {
-    pub const FIN: u8 = 0x01;
-    pub const SYN: u8 = 0x02;
-    pub const RST: u8 = 0x04;
-    pub const PSH: u8 = 0x08;
-    pub const ACK: u8 = 0x10;
-    pub const URG: u8 = 0x20;
-    pub const ECE: u8 = 0x40;
-    pub const CWR: u8 = 0x80;
-}
 
 /// What the tracker needs of one TCP segment.
 #[derive(Copy, Clone, Debug)]
@@ -97,156 +84,6 @@ pub struct TcpContext {
     pub confirmed: bool,
 }
 
-/// Why a segment is INVALID, worded as the kernel logs it (`Display`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TcpInvalid {
-    /// Flags outside the valid table: "invalid tcp flag combination".
-    FlagCombination,
-    /// SYN/ACK, FIN, RST or no-flag segment with no entry: "invalid new".
-    New,
-    /// A mid-stream segment with no entry while `nf_conntrack_tcp_loose` is 0. The kernel
-    /// counts it INVALID but logs nothing (see [`TcpInvalid::logged`]).
-    NotLoose,
-    /// The state table says sIV: "packet (index %d) in dir %d invalid, state %s".
-    Transition { class: PacketClass, dir: Dir, state: TcpState },
-    /// "SEQ is over upper bound %u (over the window of the receiver)".
-    SeqOverUpperBound { bound: u32 },
-    /// "ACK is over upper bound %u (ACKed data not seen yet)".
-    AckOverUpperBound { bound: u32 },
-    /// A RST whose sequence is below what the other side has already acknowledged:
-    /// "invalid rst" (unless `nf_conntrack_tcp_ignore_invalid_rst`).
-    Rst,
-}
-
-impl TcpInvalid {
-    /// Does the kernel log a line for this (with `nf_conntrack_log_invalid`)?
-    pub fn logged(&self) -> bool {
-        !matches!(self, TcpInvalid::NotLoose)
-    }
-}
-
-impl fmt::Display for TcpInvalid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TcpInvalid::FlagCombination => f.write_str("invalid tcp flag combination"),
-            TcpInvalid::New => f.write_str("invalid new"),
-            TcpInvalid::NotLoose => f.write_str("mid-stream pickup disabled (nf_conntrack_tcp_loose=0)"),
-            TcpInvalid::Transition { class, dir, state } => {
-                write!(f, "packet (index {}) in dir {} invalid, state {}", class.index(), dir.index(), state.name())
-            }
-            TcpInvalid::SeqOverUpperBound { bound } => {
-                write!(f, "SEQ is over upper bound {bound} (over the window of the receiver)")
-            }
-            TcpInvalid::AckOverUpperBound { bound } => {
-                write!(f, "ACK is over upper bound {bound} (ACKed data not seen yet)")
-            }
-            TcpInvalid::Rst => f.write_str("invalid rst"),
-        }
-    }
-}
-
-/// A line the kernel logs (with `nf_conntrack_log_invalid`) for a segment it lets through
-/// without tracking it ([`TcpVerdict::Ignore`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TcpNote {
-    /// The state table says sIG: "packet (index %d) in dir %d ignored, state %s".
-    Ignored { class: PacketClass, dir: Dir, state: TcpState },
-    /// Data past the offered window but within the receiver's largest window:
-    /// "%u bytes more than expected".
-    BytesMoreThanExpected(u32),
-    /// "SEQ is under lower bound %u (already ACKed data retransmitted)".
-    SeqUnderLowerBound(u32),
-    /// "ignored ACK under lower bound %u (possible overly delayed)".
-    AckUnderLowerBound(u32),
-    /// An ACK in LAST_ACK answering a SYN we let through: "challenge-ack ignored".
-    ChallengeAckIgnored,
-}
-
-impl fmt::Display for TcpNote {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TcpNote::Ignored { class, dir, state } => {
-                write!(f, "packet (index {}) in dir {} ignored, state {}", class.index(), dir.index(), state.name())
-            }
-            TcpNote::BytesMoreThanExpected(n) => write!(f, "{n} bytes more than expected"),
-            TcpNote::SeqUnderLowerBound(b) => {
-                write!(f, "SEQ is under lower bound {b} (already ACKed data retransmitted)")
-            }
-            TcpNote::AckUnderLowerBound(b) => {
-                write!(f, "ignored ACK under lower bound {b} (possible overly delayed)")
-            }
-            TcpNote::ChallengeAckIgnored => f.write_str("challenge-ack ignored"),
-        }
-    }
-}
-
-/// For an INVALID FIN or RST on an ASSURED entry that answers an earlier FIN or RST from the
-/// other side (`nf_tcp_handle_invalid`): the kernel shortens the entry's remaining time to
-/// `timeout`, when [`TcpLowerTimeout::applies`], and logs [`TcpLowerTimeout::message`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TcpLowerTimeout {
-    /// `nf_conntrack_tcp_timeout_unacknowledged`.
-    pub timeout: Duration,
-    pub class: PacketClass,
-    pub dir: Dir,
-    /// The class of the earlier FIN or RST.
-    pub last_class: PacketClass,
-}
-
-impl TcpLowerTimeout {
-    /// The kernel leaves entries with less than 120 s left, or no more than `timeout`, alone.
-    pub fn applies(&self, remaining: Duration) -> bool {
-        remaining >= Duration::from_secs(120) && remaining > self.timeout
-    }
-
-    /// The log line. The kernel prints the new timeout in jiffies, so it depends on its HZ.
-    pub fn message(&self, hz: u32) -> String {
-        format!(
-            "packet (index {}, dir {}) response for index {} lower timeout to {}",
-            self.class.index(),
-            self.dir.index(),
-            self.last_class.index(),
-            self.timeout.as_secs().saturating_mul(u64::from(hz))
-        )
-    }
-}
-
-/// The tracker's decision for one segment.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TcpVerdict {
-    /// Tracked: refresh the entry to `timeout`, and set ASSURED if `assure`.
-    Accept { timeout: Duration, assure: bool },
-    /// Let through without touching the entry's state or timeout.
-    Ignore,
-    /// INVALID (the kernel's -NF_ACCEPT): forwarded, not tracked, counted in `invalid`.
-    Invalid(TcpInvalid),
-    /// Let through, and delete the entry at once.
-    AcceptAndKill,
-    /// The tuple is being reused: delete the entry and track the packet as a new connection.
-    Reopen,
-}
-
-/// [`TcpVerdict`] with what the kernel would log besides, and its one side effect on the
-/// timeout of an INVALID segment.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TcpReport {
-    pub verdict: TcpVerdict,
-    /// With [`TcpVerdict::Ignore`]: the kernel's log line, if it logs one.
-    pub note: Option<TcpNote>,
-    /// With [`TcpVerdict::Invalid`]: shorten the entry's timeout (see [`TcpLowerTimeout`]).
-    pub lower_timeout: Option<TcpLowerTimeout>,
-}
-
-impl TcpReport {
-    fn plain(verdict: TcpVerdict) -> TcpReport {
-        TcpReport { verdict, note: None, lower_timeout: None }
-    }
-
-    fn ignore(note: TcpNote) -> TcpReport {
-        TcpReport { verdict: TcpVerdict::Ignore, note: Some(note), lower_timeout: None }
-    }
-}
-
 /// Per-connection TCP state (the kernel's `struct ip_ct_tcp`), 56 bytes.
 #[derive(Clone, Debug)]
 pub struct TcpConn {
@@ -279,8 +116,12 @@ enum Step {
 
 impl TcpConn {
     /// Header checks that run on every segment: the flag combination.
-    pub fn check_flags(flags: u8) -> Result<(), TcpInvalid> {
-        if flags_table::valid(flags) { Ok(()) } else { Err(TcpInvalid::FlagCombination) }
+    pub fn check_flags(tcp_flags: u8) -> Result<(), TcpInvalid> {
+        if flags::valid(tcp_flags) {
+            Ok(())
+        } else {
+            Err(TcpInvalid::FlagCombination)
+        }
     }
 
     /// A segment with no entry: may it create one? Called before [`TcpConn::packet`].
@@ -297,7 +138,8 @@ impl TcpConn {
                 orig.td_end = end;
                 orig.td_maxend = end;
                 orig.td_maxwin = win;
-                conn.window.apply_syn_options(Dir::Original.index(), seg.options);
+                conn.window
+                    .apply_syn_options(Dir::Original.index(), seg.options);
             }
             Next::To(_) if sysctl.tcp_loose => {
                 orig.td_end = end;
@@ -313,13 +155,25 @@ impl TcpConn {
     }
 
     /// Runs one segment through the state machine and window tracking.
-    pub fn packet(&mut self, dir: Dir, seg: &TcpSegment<'_>, ctx: TcpContext, sysctl: &Sysctl) -> TcpVerdict {
+    pub fn packet(
+        &mut self,
+        dir: Dir,
+        seg: &TcpSegment<'_>,
+        ctx: TcpContext,
+        sysctl: &Sysctl,
+    ) -> TcpVerdict {
         self.packet_report(dir, seg, ctx, sysctl).verdict
     }
 
     /// [`TcpConn::packet`], with the kernel's log line for ignored segments and the timeout
     /// shortening some INVALID ones cause.
-    pub fn packet_report(&mut self, dir: Dir, seg: &TcpSegment<'_>, ctx: TcpContext, sysctl: &Sysctl) -> TcpReport {
+    pub fn packet_report(
+        &mut self,
+        dir: Dir,
+        seg: &TcpSegment<'_>,
+        ctx: TcpContext,
+        sysctl: &Sysctl,
+    ) -> TcpReport {
         let class = PacketClass::of(seg.flags);
         let (old, new) = match self.transition(dir, class, seg, ctx, sysctl) {
             Step::Done(report) => return report,
@@ -329,7 +183,11 @@ impl TcpConn {
                 WindowVerdict::Ignore(note) => return TcpReport::ignore(note),
                 WindowVerdict::Invalid(why) => {
                     let lower_timeout = self.handle_invalid(dir, class, ctx, sysctl);
-                    return TcpReport { verdict: TcpVerdict::Invalid(why), note: None, lower_timeout };
+                    return TcpReport {
+                        verdict: TcpVerdict::Invalid(why),
+                        note: None,
+                        lower_timeout,
+                    };
                 }
             },
         };
@@ -345,7 +203,8 @@ impl TcpConn {
         self.retrans
     }
 
-    /// The window-scale shift in use for `dir`'s windows (0 unless both SYNs carried it).
+    /// The window-scale shift of `dir`'s windows: what its SYN announced, reset to 0 for both
+    /// sides when the SYN/ACK does not carry the option too.
     pub fn wscale(&self, dir: Dir) -> u8 {
         self.window.scale[dir.index()]
     }
@@ -360,7 +219,11 @@ impl TcpConn {
     pub fn can_early_drop(&self) -> bool {
         matches!(
             self.state,
-            TcpState::FinWait | TcpState::LastAck | TcpState::TimeWait | TcpState::Close | TcpState::CloseWait
+            TcpState::FinWait
+                | TcpState::LastAck
+                | TcpState::TimeWait
+                | TcpState::Close
+                | TcpState::CloseWait
         )
     }
 
@@ -392,11 +255,13 @@ impl TcpConn {
     ) -> Step {
         let old = self.state;
         match state_table::next(dir, class, old) {
-            Next::Invalid => Step::Done(TcpReport::plain(TcpVerdict::Invalid(TcpInvalid::Transition {
-                class,
-                dir,
-                state: old,
-            }))),
+            Next::Invalid => Step::Done(TcpReport::plain(TcpVerdict::Invalid(
+                TcpInvalid::Transition {
+                    class,
+                    dir,
+                    state: old,
+                },
+            ))),
             Next::Ignore => self.ignored(dir, class, seg, old),
             // A SYN on a closed (TIME_WAIT, CLOSE) entry. The numeric test is the kernel's.
             Next::To(TcpState::SynSent) if old as u8 >= TcpState::TimeWait as u8 => {
@@ -412,7 +277,10 @@ impl TcpConn {
             }
             Next::To(TcpState::SynSent2) => {
                 self.last_flags.set(SideFlags::SIMULTANEOUS_OPEN);
-                Step::Window { old, new: TcpState::SynSent2 }
+                Step::Window {
+                    old,
+                    new: TcpState::SynSent2,
+                }
             }
             Next::To(TcpState::SynRecv)
                 if dir == Dir::Reply
@@ -420,9 +288,14 @@ impl TcpConn {
                     && self.last_flags.has(SideFlags::SIMULTANEOUS_OPEN) =>
             {
                 // Simultaneous open: the final ACK may come from the reply side.
-                Step::Window { old, new: TcpState::Established }
+                Step::Window {
+                    old,
+                    new: TcpState::Established,
+                }
             }
-            Next::To(TcpState::Close) if class == PacketClass::Rst => self.rst(dir, seg, ctx, sysctl, old),
+            Next::To(TcpState::Close) if class == PacketClass::Rst => {
+                self.rst(dir, seg, ctx, sysctl, old)
+            }
             Next::To(new) => Step::Window { old, new },
         }
     }
@@ -430,7 +303,8 @@ impl TcpConn {
     /// A closed or aborted connection may be reopened by a SYN: when either side started the
     /// close with a FIN, or the last segment was a RST from the same side as this SYN.
     fn reopens(&self, dir: Dir) -> bool {
-        let fin_seen = (self.window.flags[0].0 | self.window.flags[1].0) & SideFlags::CLOSE_INIT != 0;
+        let fin_seen =
+            (self.window.flags[0].0 | self.window.flags[1].0) & SideFlags::CLOSE_INIT != 0;
         fin_seen || (self.last_dir == dir && self.last_index == PacketClass::Rst)
     }
 
@@ -447,7 +321,13 @@ impl TcpConn {
     /// Segments the table marks sIG: the endpoints may be in sync while we are not. Remember
     /// the segment and let it through; if it is a SYN/ACK answering a SYN remembered so, the
     /// connection is being re-opened and we resynchronise on it.
-    fn ignored(&mut self, dir: Dir, class: PacketClass, seg: &TcpSegment<'_>, old: TcpState) -> Step {
+    fn ignored(
+        &mut self,
+        dir: Dir,
+        class: PacketClass,
+        seg: &TcpSegment<'_>,
+        old: TcpState,
+    ) -> Step {
         if class == PacketClass::SynAck
             && self.last_index == PacketClass::Syn
             && self.last_dir != dir
@@ -462,7 +342,10 @@ impl TcpConn {
             self.last_flags.clear(SideFlags::EXP_CHALLENGE_ACK);
             self.window.flags[syn_dir] = self.last_flags;
             self.window.reset(dir.index());
-            return Step::Window { old: TcpState::SynSent, new: TcpState::SynRecv };
+            return Step::Window {
+                old: TcpState::SynSent,
+                new: TcpState::SynRecv,
+            };
         }
 
         self.last_index = class;
@@ -474,7 +357,8 @@ impl TcpConn {
         if class == PacketClass::Syn && dir == Dir::Original {
             let mut syn = Window::default();
             syn.apply_syn_options(0, seg.options);
-            self.last_flags = SideFlags(syn.flags[0].0 & (SideFlags::WINDOW_SCALE | SideFlags::SACK_PERM));
+            self.last_flags =
+                SideFlags(syn.flags[0].0 & (SideFlags::WINDOW_SCALE | SideFlags::SACK_PERM));
             self.last_wscale = syn.scale[0];
             if old == TcpState::LastAck {
                 self.last_flags.set(SideFlags::EXP_CHALLENGE_ACK);
@@ -484,13 +368,24 @@ impl TcpConn {
             // Perhaps a challenge ACK answering the SYN; a RST with this sequence may follow.
             self.last_ack = seg.ack;
         }
-        Step::Done(TcpReport::ignore(TcpNote::Ignored { class, dir, state: old }))
+        Step::Done(TcpReport::ignore(TcpNote::Ignored {
+            class,
+            dir,
+            state: old,
+        }))
     }
 
     /// A RST the table would move to CLOSE. Checked against what the other side has
     /// acknowledged: below it, INVALID; inexact but plausible on an established connection,
     /// the state stays (the timeout still drops) so that a challenge ACK can follow.
-    fn rst(&mut self, dir: Dir, seg: &TcpSegment<'_>, ctx: TcpContext, sysctl: &Sysctl, old: TcpState) -> Step {
+    fn rst(
+        &mut self,
+        dir: Dir,
+        seg: &TcpSegment<'_>,
+        ctx: TcpContext,
+        sysctl: &Sysctl,
+        old: TcpState,
+    ) -> Step {
         let mut new = TcpState::Close;
         // Closing anyway, and the tuple may already be reused: no checks.
         if self.can_early_drop() {
@@ -498,7 +393,8 @@ impl TcpConn {
         }
 
         let peer = dir.flip().index();
-        if self.window.flags[peer].has(SideFlags::MAXACK_SET) && self.last_index != PacketClass::Syn {
+        if self.window.flags[peer].has(SideFlags::MAXACK_SET) && self.last_index != PacketClass::Syn
+        {
             let seq = seg.seq;
             let max_ack = self.window.side[peer].td_maxack;
             let established = self.state == TcpState::Established && ctx.assured;
@@ -565,12 +461,13 @@ impl TcpConn {
                 return TcpVerdict::Ignore;
             }
             // A picked-up connection nobody has answered yet.
-            let unacknowledged = timeout::of_state(TcpState::None, &sysctl.timeouts);
-            let _ = unacknowledged;
             if new == TcpState::Established {
-                timeout = timeout.min(crate::sysctl::secs(sysctl.timeouts.tcp_unacknowledged));
+                timeout = timeout.min(secs(sysctl.timeouts.tcp_unacknowledged));
             }
-            return TcpVerdict::Accept { timeout, assure: false };
+            return TcpVerdict::Accept {
+                timeout,
+                assure: false,
+            };
         }
 
         // A valid ACK after SYN_RECV, or an answer on a picked-up connection.
@@ -583,13 +480,19 @@ impl TcpConn {
     /// `nf_tcp_handle_invalid`: remembers an out-of-window FIN or RST on an ASSURED entry; if
     /// it answers one from the other side, both ends consider the connection over and the
     /// entry's timeout may be shortened.
-    fn handle_invalid(&mut self, dir: Dir, class: PacketClass, ctx: TcpContext, sysctl: &Sysctl) -> Option<TcpLowerTimeout> {
+    fn handle_invalid(
+        &mut self,
+        dir: Dir,
+        class: PacketClass,
+        ctx: TcpContext,
+        sysctl: &Sysctl,
+    ) -> Option<TcpLowerTimeout> {
         if !ctx.assured || !matches!(class, PacketClass::Fin | PacketClass::Rst) {
             return None;
         }
         if self.last_dir != dir && matches!(self.last_index, PacketClass::Fin | PacketClass::Rst) {
             return Some(TcpLowerTimeout {
-                timeout: crate::sysctl::secs(sysctl.timeouts.tcp_unacknowledged),
+                timeout: secs(sysctl.timeouts.tcp_unacknowledged),
                 class,
                 dir,
                 last_class: self.last_index,

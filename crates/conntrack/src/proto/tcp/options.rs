@@ -99,8 +99,16 @@ mod tests {
     #[test]
     fn syn_options_of_a_linux_syn() {
         // MSS 1460, SACK-permitted, timestamps, NOP, window scale 7.
-        let o = [2, 4, 5, 180, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7];
-        assert_eq!(syn_options(&o), SynOptions { wscale: Some(7), sack_perm: true });
+        let o = [
+            2, 4, 5, 180, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7,
+        ];
+        assert_eq!(
+            syn_options(&o),
+            SynOptions {
+                wscale: Some(7),
+                sack_perm: true
+            }
+        );
     }
 
     #[test]
@@ -117,7 +125,13 @@ mod tests {
         // A length below 2 ends it.
         assert_eq!(syn_options(&[9, 1, 4, 2]), SynOptions::default());
         // An option running past the end is not read.
-        assert_eq!(syn_options(&[4, 2, 3, 3]), SynOptions { wscale: None, sack_perm: true });
+        assert_eq!(
+            syn_options(&[4, 2, 3, 3]),
+            SynOptions {
+                wscale: None,
+                sack_perm: true
+            }
+        );
         // A lone kind byte with no length.
         assert_eq!(syn_options(&[1, 1, 3]), SynOptions::default());
     }

@@ -26,7 +26,11 @@ impl PacketClass {
         if has(flags::RST) {
             PacketClass::Rst
         } else if has(flags::SYN) {
-            if has(flags::ACK) { PacketClass::SynAck } else { PacketClass::Syn }
+            if has(flags::ACK) {
+                PacketClass::SynAck
+            } else {
+                PacketClass::Syn
+            }
         } else if has(flags::FIN) {
             PacketClass::Fin
         } else if has(flags::ACK) {

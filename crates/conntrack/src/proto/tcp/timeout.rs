@@ -33,7 +33,12 @@ impl TcpConn {
     /// 3. data unacknowledged in either direction: at most `tcp_timeout_unacknowledged`;
     /// 4. the last counted segment advertised a zero window: at most `tcp_timeout_max_retrans`;
     /// 5. the state's own timeout.
-    pub(super) fn timeout_for(&self, class: PacketClass, state: TcpState, sysctl: &Sysctl) -> Duration {
+    pub(super) fn timeout_for(
+        &self,
+        class: PacketClass,
+        state: TcpState,
+        sysctl: &Sysctl,
+    ) -> Duration {
         let t = &sysctl.timeouts;
         let own = of_state(state, t);
         let chosen = if self.retrans >= sysctl.tcp_max_retrans && own > t.tcp_max_retrans {

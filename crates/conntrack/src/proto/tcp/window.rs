@@ -129,7 +129,8 @@ impl Window {
         self.apply_syn_options(s, seg.options);
         // RFC 7323: scaling is on only if both SYNs carried the option.
         if dir == Dir::Reply
-            && !(self.flags[s].has(SideFlags::WINDOW_SCALE) && self.flags[r].has(SideFlags::WINDOW_SCALE))
+            && !(self.flags[s].has(SideFlags::WINDOW_SCALE)
+                && self.flags[r].has(SideFlags::WINDOW_SCALE))
         {
             self.scale[s] = 0;
             self.scale[r] = 0;
@@ -141,7 +142,10 @@ impl Window {
 pub(crate) fn segment_end(seg: &TcpSegment<'_>) -> u32 {
     let syn = u32::from(seg.flags & flags::SYN != 0);
     let fin = u32::from(seg.flags & flags::FIN != 0);
-    seg.seq.wrapping_add(seg.payload_len).wrapping_add(syn).wrapping_add(fin)
+    seg.seq
+        .wrapping_add(seg.payload_len)
+        .wrapping_add(syn)
+        .wrapping_add(fin)
 }
 
 fn scaled(win: u32, shift: u8) -> u32 {
@@ -235,7 +239,10 @@ impl TcpConn {
         let receiver = self.window.side[r];
         let max_ack_window = sender.td_maxwin.max(MAX_ACK_WINDOW_MIN);
         let ack_lower_bound = receiver.td_end.wrapping_sub(max_ack_window).wrapping_sub(1);
-        let data_lower_bound = sender.td_end.wrapping_sub(receiver.td_maxwin).wrapping_sub(1);
+        let data_lower_bound = sender
+            .td_end
+            .wrapping_sub(receiver.td_maxwin)
+            .wrapping_sub(1);
 
         // 1. Upper bound for data.
         if !seq_before(seq, sender.td_maxend.wrapping_add(1)) {
@@ -251,16 +258,28 @@ impl TcpConn {
                 // this data does not later fail check 3.
                 self.window.side[s].td_end = end;
                 self.window.flags[s].set(SideFlags::DATA_UNACKNOWLEDGED);
-                return self.complain(s, sysctl, WindowVerdict::Ignore(TcpNote::BytesMoreThanExpected(overshot)));
+                return self.complain(
+                    s,
+                    sysctl,
+                    WindowVerdict::Ignore(TcpNote::BytesMoreThanExpected(overshot)),
+                );
             }
             let bound = sender.td_maxend.wrapping_add(1);
-            return self.complain(s, sysctl, WindowVerdict::Invalid(TcpInvalid::SeqOverUpperBound { bound }));
+            return self.complain(
+                s,
+                sysctl,
+                WindowVerdict::Invalid(TcpInvalid::SeqOverUpperBound { bound }),
+            );
         }
 
         // 3. Upper bound for the ACK.
         if !seq_before(sack, receiver.td_end.wrapping_add(1)) {
             let bound = receiver.td_end.wrapping_add(1);
-            return self.complain(s, sysctl, WindowVerdict::Invalid(TcpInvalid::AckOverUpperBound { bound }));
+            return self.complain(
+                s,
+                sysctl,
+                WindowVerdict::Invalid(TcpInvalid::AckOverUpperBound { bound }),
+            );
         }
 
         // 2. Lower bound for data.
@@ -305,7 +324,11 @@ impl TcpConn {
         let right_edge = sack.wrapping_add(win);
         if seq_after(right_edge, w.side[r].td_maxend.wrapping_sub(1)) {
             // A zero window still lets one byte (a probe) through.
-            w.side[r].td_maxend = if win == 0 { right_edge.wrapping_add(1) } else { right_edge };
+            w.side[r].td_maxend = if win == 0 {
+                right_edge.wrapping_add(1)
+            } else {
+                right_edge
+            };
         }
         if ack == w.side[r].td_end {
             w.flags[r].clear(SideFlags::DATA_UNACKNOWLEDGED);
