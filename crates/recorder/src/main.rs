@@ -1,1 +1,184 @@
-fn main() {}
+//! ctguard-record: plays conformance scenarios through the real kernel's conntrack and writes
+//! their goldens. Needs root and the topology that conformance/record.sh sets up; run that
+//! script rather than this binary.
+
+mod inject;
+mod kmsg;
+mod netns;
+mod probe;
+mod record;
+mod sysctl;
+mod table;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+
+use ctguard_scenario::{Scenario, Side};
+
+use crate::record::{Lab, STOP};
+
+const USAGE: &str = "\
+usage: ctguard-record [--prefix P] [--out DIR] [--attempts N] SCENARIO.scn...
+
+Plays each scenario through the kernel in the router namespace P-r (client P-c, server P-s,
+set up by conformance/record.sh) and writes DIR/NAME.golden.
+  --prefix P     namespace prefix (default ctg)
+  --out DIR      where goldens go (default conformance/goldens)
+  --attempts N   tries per scenario when the recording fails (default 3)";
+
+struct Args {
+    prefix: String,
+    out: PathBuf,
+    attempts: u32,
+    scenarios: Vec<PathBuf>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        prefix: "ctg".into(),
+        out: PathBuf::from("conformance/goldens"),
+        attempts: 3,
+        scenarios: Vec::new(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
+        match arg.as_str() {
+            "-h" | "--help" => return Err(String::new()),
+            "--prefix" => args.prefix = value("--prefix")?,
+            "--out" => args.out = value("--out")?.into(),
+            "--attempts" => {
+                args.attempts = value("--attempts")?
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=10).contains(n))
+                    .ok_or("--attempts takes 1–10")?;
+            }
+            _ if arg.starts_with('-') => return Err(format!("unknown option {arg}")),
+            _ => args.scenarios.push(arg.into()),
+        }
+    }
+    if args.scenarios.is_empty() {
+        return Err("no scenario given".into());
+    }
+    Ok(args)
+}
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::Relaxed);
+}
+
+fn install_signal_handlers() {
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        unsafe {
+            libc::signal(signal, on_signal as *const () as libc::sighandler_t);
+        }
+    }
+}
+
+fn open_lab(prefix: &str) -> Result<Lab, String> {
+    let open = |suffix: char| netns::Netns::open(&format!("{prefix}-{suffix}"));
+    let io = |e: std::io::Error| e.to_string();
+    let router = open('r').map_err(io)?;
+    let client_ns = open(Side::Client.letter()).map_err(io)?;
+    let server_ns = open(Side::Server.letter()).map_err(io)?;
+    let client = inject::Injector::open(&client_ns, Side::Client.host_interface()).map_err(io)?;
+    let server = inject::Injector::open(&server_ns, Side::Server.host_interface()).map_err(io)?;
+    probe::install(&router).map_err(io)?;
+    let log = kmsg::KernelLog::open(router.inode().map_err(io)?).map_err(io)?;
+    Ok(Lab {
+        router,
+        client,
+        server,
+        log,
+    })
+}
+
+fn write_golden(out: &Path, name: &str, text: &str) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(out)?;
+    let path = out.join(format!("{name}.golden"));
+    let partial = out.join(format!(".{name}.golden.partial"));
+    std::fs::write(&partial, text)?;
+    std::fs::rename(&partial, &path)?;
+    Ok(path)
+}
+
+fn run(args: &Args) -> Result<usize, String> {
+    if !netns::in_init_namespace().map_err(|e| e.to_string())? {
+        return Err("run me in the init network namespace (global sysctls are set there)".into());
+    }
+    let scenarios = args
+        .scenarios
+        .iter()
+        .map(Scenario::load)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map_err(|e| format!("kernel release: {e}"))?
+        .trim()
+        .to_string();
+    install_signal_handlers();
+    let lab = open_lab(&args.prefix)?;
+    let mut failed = 0;
+    for scenario in &scenarios {
+        let mut attempt = 1;
+        let golden = loop {
+            match record::record(&lab, scenario, &kernel) {
+                Ok(golden) => break Some(golden),
+                Err(e) if STOP.load(Ordering::Relaxed) => return Err(e),
+                Err(e) if attempt < args.attempts => {
+                    eprintln!("{}: attempt {attempt} failed: {e}; retrying", scenario.name);
+                    attempt += 1;
+                }
+                Err(e) => {
+                    eprintln!("{}: FAILED: {e}", scenario.name);
+                    break None;
+                }
+            }
+        };
+        let Some(golden) = golden else {
+            failed += 1;
+            continue;
+        };
+        let path = write_golden(&args.out, &scenario.name, &golden.write())
+            .map_err(|e| format!("writing the golden of {}: {e}", scenario.name))?;
+        let first = golden.runs.first().map(|r| r.tally.clone()).unwrap_or_default();
+        println!(
+            "{:<32} {} packets: {} accepted, {} dropped, {} held; {} entries at the end -> {}",
+            scenario.name,
+            golden.packets.len(),
+            first.accept,
+            first.drop,
+            first.held,
+            first.entries,
+            path.display()
+        );
+    }
+    Ok(failed)
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("ctguard-record: {e}\n");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&args) {
+        Ok(0) => ExitCode::SUCCESS,
+        Ok(failed) => {
+            eprintln!("ctguard-record: {failed} scenario(s) failed");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("ctguard-record: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

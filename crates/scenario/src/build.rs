@@ -27,6 +27,7 @@ pub struct Fragment {
 
 /// A built packet line: the whole datagram (what an ICMP error quotes) and the IP packets to
 /// send, one per fragment, in sending order.
+#[derive(Debug)]
 pub struct Built {
     pub datagram: Vec<u8>,
     pub packets: Vec<(Vec<u8>, Option<Fragment>)>,

@@ -104,7 +104,11 @@ mod tests {
     fn naive(data: &[u8]) -> u16 {
         let mut acc: u32 = 0;
         for w in data.chunks(2) {
-            let v = if w.len() == 2 { u16::from_be_bytes([w[0], w[1]]) } else { u16::from(w[0]) << 8 };
+            let v = if w.len() == 2 {
+                u16::from_be_bytes([w[0], w[1]])
+            } else {
+                u16::from(w[0]) << 8
+            };
             acc += u32::from(v);
             acc = (acc & 0xffff) + (acc >> 16);
         }
@@ -113,7 +117,8 @@ mod tests {
 
     #[test]
     fn matches_word_by_word_sum_for_all_lengths() {
-        let data: [u8; 37] = core::array::from_fn(|i| (i as u8).wrapping_mul(97).wrapping_add(0xf3));
+        let data: [u8; 37] =
+            core::array::from_fn(|i| (i as u8).wrapping_mul(97).wrapping_add(0xf3));
         for len in 0..=data.len() {
             assert_eq!(sum(&data[..len]).fold(), naive(&data[..len]), "len {len}");
         }
@@ -122,12 +127,18 @@ mod tests {
     #[test]
     fn rfc1071_example() {
         // The worked example of RFC 1071 section 3: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2.
-        assert_eq!(sum(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]).fold(), 0xddf2);
+        assert_eq!(
+            sum(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]).fold(),
+            0xddf2
+        );
     }
 
     #[test]
     fn stored_checksum_verifies() {
-        let mut hdr = [0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0, 0, 0xc0, 0xa8, 0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7];
+        let mut hdr = [
+            0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0, 0, 0xc0, 0xa8, 0x00,
+            0x01, 0xc0, 0xa8, 0x00, 0xc7,
+        ];
         let c = sum(&hdr).checksum();
         assert_eq!(c, 0xb861); // the well-known example header
         hdr[10..12].copy_from_slice(&c.to_be_bytes());

@@ -144,7 +144,10 @@ mod tests {
         assert_eq!(p.src_addr(), [0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb]);
         assert_eq!(p.ethertype(), ethertype::IPV4);
         assert_eq!(p.payload(), &[0x45, 0x00]);
-        assert_eq!(p.untagged().unwrap(), (ethertype::IPV4, &[0x45u8, 0x00][..]));
+        assert_eq!(
+            p.untagged().unwrap(),
+            (ethertype::IPV4, &[0x45u8, 0x00][..])
+        );
     }
 
     #[test]
@@ -163,7 +166,10 @@ mod tests {
         f[22] = 0x60;
         let p = Packet::new_checked(&f[..]).unwrap();
         let tag = Tag::new_checked(p.payload()).unwrap();
-        assert_eq!((tag.pcp(), tag.dei(), tag.vid(), tag.ethertype()), (5, false, 100, ethertype::VLAN));
+        assert_eq!(
+            (tag.pcp(), tag.dei(), tag.vid(), tag.ethertype()),
+            (5, false, 100, ethertype::VLAN)
+        );
         let (t, payload) = p.untagged().unwrap();
         assert_eq!(t, ethertype::IPV6);
         assert_eq!(payload, &[0x60, 0]);

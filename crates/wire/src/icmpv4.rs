@@ -23,12 +23,18 @@ pub mod msg_type {
 
     /// Errors quote the packet that caused them after the header.
     pub const fn is_error(ty: u8) -> bool {
-        matches!(ty, DEST_UNREACHABLE | SOURCE_QUENCH | REDIRECT | TIME_EXCEEDED | PARAM_PROBLEM)
+        matches!(
+            ty,
+            DEST_UNREACHABLE | SOURCE_QUENCH | REDIRECT | TIME_EXCEEDED | PARAM_PROBLEM
+        )
     }
 
     /// Queries and replies carry an identifier in bytes 4-5.
     pub const fn is_query(ty: u8) -> bool {
-        matches!(ty, ECHO_REPLY | ECHO_REQUEST | TIMESTAMP..=ADDRESS_MASK_REPLY)
+        matches!(
+            ty,
+            ECHO_REPLY | ECHO_REQUEST | TIMESTAMP..=ADDRESS_MASK_REPLY
+        )
     }
 }
 
@@ -105,7 +111,10 @@ mod tests {
         let mut p = Packet::new_checked(&mut m[..]).unwrap();
         p.fill_checksum();
         assert!(p.verify_checksum());
-        assert_eq!((p.msg_type(), p.msg_code(), p.ident(), p.seq_number()), (8, 0, 0x1234, 1));
+        assert_eq!(
+            (p.msg_type(), p.msg_code(), p.ident(), p.seq_number()),
+            (8, 0, 0x1234, 1)
+        );
         assert_eq!(p.data(), b"ping");
         m[9] ^= 0xff;
         assert!(!Packet::new_checked(&m[..]).unwrap().verify_checksum());
@@ -117,7 +126,11 @@ mod tests {
         for ty in 0..=255u8 {
             let err = matches!(ty, 3 | 4 | 5 | 11 | 12);
             let query = matches!(ty, 0 | 8 | 13..=18);
-            assert_eq!((msg_type::is_error(ty), msg_type::is_query(ty)), (err, query), "type {ty}");
+            assert_eq!(
+                (msg_type::is_error(ty), msg_type::is_query(ty)),
+                (err, query),
+                "type {ty}"
+            );
         }
     }
 }

@@ -35,7 +35,10 @@ pub mod msg_type {
 
     /// Echo and node information messages carry an identifier in bytes 4-5.
     pub const fn is_query(ty: u8) -> bool {
-        matches!(ty, ECHO_REQUEST | ECHO_REPLY | NODE_INFO_QUERY | NODE_INFO_REPLY)
+        matches!(
+            ty,
+            ECHO_REQUEST | ECHO_REPLY | NODE_INFO_QUERY | NODE_INFO_REPLY
+        )
     }
 }
 
@@ -95,7 +98,8 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// True when the checksum, over the pseudo-header and the whole message, verifies.
     pub fn verify_checksum(&self, src: &[u8; 16], dst: &[u8; 16]) -> bool {
         let b = self.buffer.as_ref();
-        let mut c = checksum::pseudo_header_v6(src, dst, crate::ip::protocol::ICMPV6, b.len() as u32);
+        let mut c =
+            checksum::pseudo_header_v6(src, dst, crate::ip::protocol::ICMPV6, b.len() as u32);
         c.add_bytes(b);
         c.verifies()
     }
@@ -105,7 +109,8 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     pub fn fill_checksum(&mut self, src: &[u8; 16], dst: &[u8; 16]) {
         put16(self.buffer.as_mut(), 2, 0);
         let b = self.buffer.as_ref();
-        let mut c = checksum::pseudo_header_v6(src, dst, crate::ip::protocol::ICMPV6, b.len() as u32);
+        let mut c =
+            checksum::pseudo_header_v6(src, dst, crate::ip::protocol::ICMPV6, b.len() as u32);
         c.add_bytes(b);
         put16(self.buffer.as_mut(), 2, c.checksum());
     }
@@ -159,7 +164,10 @@ mod tests {
         p.fill_checksum(&src, &dst);
         assert!(p.verify_checksum(&src, &dst));
         assert!(!p.verify_checksum(&dst, &dst));
-        assert_eq!((p.msg_type(), p.ident(), p.seq_number(), p.data()), (128, 0xabcd, 7, &[1u8, 2, 3][..]));
+        assert_eq!(
+            (p.msg_type(), p.ident(), p.seq_number(), p.data()),
+            (128, 0xabcd, 7, &[1u8, 2, 3][..])
+        );
     }
 
     #[test]

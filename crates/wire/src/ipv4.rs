@@ -171,8 +171,8 @@ mod tests {
 
     // The well-known example header: UDP, 192.168.0.1 -> 192.168.0.199, checksum b861.
     const HDR: [u8; 20] = [
-        0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0xb8, 0x61, 0xc0, 0xa8, 0x00, 0x01, 0xc0, 0xa8, 0x00,
-        0xc7,
+        0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0xb8, 0x61, 0xc0, 0xa8, 0x00,
+        0x01, 0xc0, 0xa8, 0x00, 0xc7,
     ];
 
     #[test]
@@ -212,6 +212,9 @@ mod tests {
         p.fill_checksum();
         assert!(p.verify_checksum());
         assert!(p.more_frags() && !p.dont_frag() && p.is_fragment());
-        assert_eq!((p.frag_offset(), p.total_len(), p.ident(), p.tos()), (1480, 1500, 0xbeef, 3));
+        assert_eq!(
+            (p.frag_offset(), p.total_len(), p.ident(), p.tos()),
+            (1480, 1500, 0xbeef, 3)
+        );
     }
 }

@@ -125,7 +125,10 @@ mod tests {
         assert_eq!(p.version(), 6);
         assert_eq!(p.traffic_class(), 0xab);
         assert_eq!(p.flow_label(), 0xcdef1);
-        assert_eq!((p.payload_len(), p.next_header(), p.hop_limit()), (4, 17, 64));
+        assert_eq!(
+            (p.payload_len(), p.next_header(), p.hop_limit()),
+            (4, 17, 64)
+        );
         assert!(is_link_local(&p.src_addr()) && !is_multicast(&p.src_addr()));
         assert!(is_multicast(&p.dst_addr()) && multicast_scope(&p.dst_addr()) == 2);
         assert_eq!(p.payload().len(), 4);
@@ -139,7 +142,13 @@ mod tests {
         p.set_traffic_class(0x12);
         p.set_payload_len(2);
         p.set_next_header(6);
-        assert_eq!((p.version(), p.traffic_class(), p.flow_label()), (6, 0x12, 0xcdef1));
-        assert_eq!((p.payload_len(), p.next_header(), p.payload().len()), (2, 6, 2));
+        assert_eq!(
+            (p.version(), p.traffic_class(), p.flow_label()),
+            (6, 0x12, 0xcdef1)
+        );
+        assert_eq!(
+            (p.payload_len(), p.next_header(), p.payload().len()),
+            (2, 6, 2)
+        );
     }
 }

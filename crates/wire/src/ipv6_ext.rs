@@ -13,7 +13,12 @@ pub const FRAGMENT_LEN: usize = 8;
 pub const fn is_ext_header(nh: u8) -> bool {
     matches!(
         nh,
-        protocol::HOPOPTS | protocol::ROUTING | protocol::FRAGMENT | protocol::AH | protocol::NONE | protocol::DSTOPTS
+        protocol::HOPOPTS
+            | protocol::ROUTING
+            | protocol::FRAGMENT
+            | protocol::AH
+            | protocol::NONE
+            | protocol::DSTOPTS
     )
 }
 
@@ -40,7 +45,9 @@ impl<T: AsRef<[u8]>> ExtHeader<T> {
     /// next-header value that announced it (it decides how the length is counted).
     pub fn new_checked(buffer: T, kind: u8) -> Result<Self> {
         let b = buffer.as_ref();
-        let [_, len, ..] = *b else { return Err(Error::Truncated) };
+        let [_, len, ..] = *b else {
+            return Err(Error::Truncated);
+        };
         if b.len() < header_len(kind, len) {
             return Err(Error::Truncated);
         }
@@ -150,7 +157,11 @@ impl<'a> Iterator for Options<'a> {
         let offset = self.at;
         if ty == option::PAD1 {
             self.at += 1;
-            return Some(Ok(Tlv { ty, offset, data: &[] }));
+            return Some(Ok(Tlv {
+                ty,
+                offset,
+                data: &[],
+            }));
         }
         let len = after.first().map(|&l| usize::from(l));
         match len.and_then(|l| after.get(1..1 + l)) {
@@ -217,16 +228,25 @@ pub fn walk(first: u8, bytes: &[u8]) -> Chain {
     let mut announced_at = None;
     let mut fragment = None;
     loop {
-        let stop = |end| Chain { end, next_header: nh, offset: at, fragment };
+        let stop = |end| Chain {
+            end,
+            next_header: nh,
+            offset: at,
+            fragment,
+        };
         if !is_ext_header(nh) {
             return stop(End::Upper);
         }
         if nh == protocol::NONE {
             return stop(End::NoNextHeader);
         }
-        let Some(rest) = bytes.get(at..) else { return stop(End::Truncated) };
+        let Some(rest) = bytes.get(at..) else {
+            return stop(End::Truncated);
+        };
         let len = if nh == protocol::FRAGMENT {
-            let Ok(f) = FragmentHeader::new_checked(rest) else { return stop(End::Truncated) };
+            let Ok(f) = FragmentHeader::new_checked(rest) else {
+                return stop(End::Truncated);
+            };
             if fragment.is_none() {
                 fragment = Some(Fragment {
                     header_at: at,
@@ -238,7 +258,12 @@ pub fn walk(first: u8, bytes: &[u8]) -> Chain {
                 });
             }
             if f.frag_offset() != 0 {
-                return Chain { end: End::NonFirstFragment, next_header: f.next_header(), offset: at + FRAGMENT_LEN, fragment };
+                return Chain {
+                    end: End::NonFirstFragment,
+                    next_header: f.next_header(),
+                    offset: at + FRAGMENT_LEN,
+                    fragment,
+                };
             }
             FRAGMENT_LEN
         } else {
@@ -263,24 +288,68 @@ mod tests {
         assert_eq!(header_len(protocol::DSTOPTS, 2), 24);
         assert_eq!(header_len(protocol::AH, 4), 24);
         assert_eq!(header_len(protocol::FRAGMENT, 99), 8);
-        assert!(is_ext_header(protocol::NONE) && !is_ext_header(protocol::ESP) && !is_ext_header(protocol::TCP));
+        assert!(
+            is_ext_header(protocol::NONE)
+                && !is_ext_header(protocol::ESP)
+                && !is_ext_header(protocol::TCP)
+        );
     }
 
     #[test]
     fn reads_options() {
         // Router alert, then PadN of 2 (2 + 0 data) and a Pad1... in an 8-byte hop-by-hop.
-        let hbh = [protocol::UDP, 0, option::ROUTER_ALERT, 2, 0, 0, option::PADN, 0];
+        let hbh = [
+            protocol::UDP,
+            0,
+            option::ROUTER_ALERT,
+            2,
+            0,
+            0,
+            option::PADN,
+            0,
+        ];
         let h = ExtHeader::new_checked(&hbh[..], protocol::HOPOPTS).unwrap();
         assert_eq!((h.next_header(), h.header_len()), (protocol::UDP, 8));
         let opts: Vec<_> = Options::new(h.data()).collect();
         assert_eq!(opts.len(), 2);
-        assert_eq!(opts[0], Ok(Tlv { ty: option::ROUTER_ALERT, offset: 0, data: &[0, 0] }));
-        assert_eq!(opts[1], Ok(Tlv { ty: option::PADN, offset: 4, data: &[] }));
+        assert_eq!(
+            opts[0],
+            Ok(Tlv {
+                ty: option::ROUTER_ALERT,
+                offset: 0,
+                data: &[0, 0]
+            })
+        );
+        assert_eq!(
+            opts[1],
+            Ok(Tlv {
+                ty: option::PADN,
+                offset: 4,
+                data: &[]
+            })
+        );
         let pad1: Vec<_> = Options::new(&[0, 0]).collect();
-        assert_eq!(pad1, [Ok(Tlv { ty: 0, offset: 0, data: &[] }), Ok(Tlv { ty: 0, offset: 1, data: &[] })]);
+        assert_eq!(
+            pad1,
+            [
+                Ok(Tlv {
+                    ty: 0,
+                    offset: 0,
+                    data: &[]
+                }),
+                Ok(Tlv {
+                    ty: 0,
+                    offset: 1,
+                    data: &[]
+                })
+            ]
+        );
         let cut: Vec<_> = Options::new(&[option::PADN, 3, 0]).collect();
         assert_eq!(cut, [Err(Error::Truncated)]);
-        assert_eq!(ExtHeader::new_checked(&hbh[..7], protocol::HOPOPTS), Err(Error::Truncated));
+        assert_eq!(
+            ExtHeader::new_checked(&hbh[..7], protocol::HOPOPTS),
+            Err(Error::Truncated)
+        );
     }
 
     #[test]
@@ -295,24 +364,42 @@ mod tests {
         b.extend_from_slice(&[protocol::TCP, 0, 0x00, 0x01, 0xde, 0xad, 0xbe, 0xef]);
         b.extend_from_slice(&[0xaa; 20]);
         let c = walk(protocol::HOPOPTS, &b);
-        assert_eq!((c.end, c.next_header, c.offset), (End::Upper, protocol::TCP, 44));
+        assert_eq!(
+            (c.end, c.next_header, c.offset),
+            (End::Upper, protocol::TCP, 44)
+        );
         let f = c.fragment.unwrap();
-        assert_eq!((f.header_at, f.announced_at, f.offset, f.more, f.ident), (36, Some(24), 0, true, 0xdeadbeef));
+        assert_eq!(
+            (f.header_at, f.announced_at, f.offset, f.more, f.ident),
+            (36, Some(24), 0, true, 0xdeadbeef)
+        );
     }
 
     #[test]
     fn stops_at_non_first_fragment_none_esp_and_truncation() {
         let frag = [protocol::UDP, 0, 0x05, 0xa8, 0, 0, 0, 7]; // offset 1448, last
         let c = walk(protocol::FRAGMENT, &frag);
-        assert_eq!((c.end, c.next_header, c.offset), (End::NonFirstFragment, protocol::UDP, 8));
+        assert_eq!(
+            (c.end, c.next_header, c.offset),
+            (End::NonFirstFragment, protocol::UDP, 8)
+        );
         let f = c.fragment.unwrap();
-        assert_eq!((f.header_at, f.announced_at, f.offset, f.more, f.ident), (0, None, 1448, false, 7));
+        assert_eq!(
+            (f.header_at, f.announced_at, f.offset, f.more, f.ident),
+            (0, None, 1448, false, 7)
+        );
 
         let c = walk(protocol::DSTOPTS, &[protocol::NONE, 0, 1, 4, 0, 0, 0, 0]);
-        assert_eq!((c.end, c.next_header, c.offset), (End::NoNextHeader, protocol::NONE, 8));
+        assert_eq!(
+            (c.end, c.next_header, c.offset),
+            (End::NoNextHeader, protocol::NONE, 8)
+        );
         assert_eq!(walk(protocol::ESP, &[]).end, End::Upper);
         let c = walk(protocol::ROUTING, &[protocol::TCP, 1, 0, 0]);
-        assert_eq!((c.end, c.next_header, c.offset), (End::Truncated, protocol::ROUTING, 0));
+        assert_eq!(
+            (c.end, c.next_header, c.offset),
+            (End::Truncated, protocol::ROUTING, 0)
+        );
         assert_eq!(walk(protocol::FRAGMENT, &[6, 0, 0]).end, End::Truncated);
     }
 }

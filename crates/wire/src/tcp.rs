@@ -129,7 +129,10 @@ mod tests {
         let p = Packet::new_checked(&s[..]).unwrap();
         assert_eq!((p.src_port(), p.dst_port()), (40000, 443));
         assert_eq!((p.seq_number(), p.ack_number()), (0x0102_0304, 0xa0b0_c0d0));
-        assert_eq!((p.data_offset(), p.header_len(), p.flags()), (6, 24, flags::SYN | flags::ACK));
+        assert_eq!(
+            (p.data_offset(), p.header_len(), p.flags()),
+            (6, 24, flags::SYN | flags::ACK)
+        );
         assert_eq!((p.window_len(), p.checksum(), p.urgent_at()), (64240, 0, 0));
         assert_eq!(p.options(), &[2, 4, 0x05, 0xb4]);
         assert_eq!(p.payload(), b"data");

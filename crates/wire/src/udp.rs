@@ -38,7 +38,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// The UDP length, or the UDP-Lite checksum coverage (0 meaning all).
-    pub fn len(&self) -> u16 {
+    pub fn length(&self) -> u16 {
         be16(self.buffer.as_ref(), 4)
     }
 
@@ -52,7 +52,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
-    pub fn set_len(&mut self, v: u16) {
+    pub fn set_length(&mut self, v: u16) {
         put16(self.buffer.as_mut(), 4, v);
     }
 
@@ -69,11 +69,14 @@ mod tests {
     fn reads_and_writes_fields() {
         let mut d = [0x04, 0xd2, 0x00, 0x35, 0x00, 0x0a, 0x00, 0x00, b'h', b'i'];
         let mut p = Packet::new_checked(&mut d[..]).unwrap();
-        assert_eq!((p.src_port(), p.dst_port(), p.len(), p.checksum()), (1234, 53, 10, 0));
+        assert_eq!(
+            (p.src_port(), p.dst_port(), p.length(), p.checksum()),
+            (1234, 53, 10, 0)
+        );
         assert_eq!(p.payload(), b"hi");
         p.set_checksum(0xabcd);
-        p.set_len(9);
-        assert_eq!((p.len(), p.checksum()), (9, 0xabcd));
+        p.set_length(9);
+        assert_eq!((p.length(), p.checksum()), (9, 0xabcd));
         assert_eq!(Packet::new_checked(&d[..7]), Err(Error::Truncated));
     }
 }

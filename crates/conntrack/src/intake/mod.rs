@@ -13,7 +13,7 @@ mod quoted;
 #[cfg(test)]
 pub(crate) mod testpkt;
 
-pub use frame::{parse_frame, parse_ip};
+pub use frame::{parse_frame, parse_ip, parse_reassembled};
 pub use l4::parse_l4;
 pub use quoted::{parse_quoted, parse_quoted_as};
 
@@ -185,9 +185,16 @@ impl<'a> Ip<'a> {
 /// The upper layer, as conntrack's per-protocol error checks see it.
 #[derive(Clone, Debug)]
 pub enum L4<'a> {
-    Tcp { sport: u16, dport: u16, seg: TcpSegment<'a> },
+    Tcp {
+        sport: u16,
+        dport: u16,
+        seg: TcpSegment<'a>,
+    },
     /// UDP (17) or UDP-Lite (136).
-    Udp { sport: u16, dport: u16 },
+    Udp {
+        sport: u16,
+        dport: u16,
+    },
     Icmp(Icmp<'a>),
     /// Any protocol without its own tracker.
     Other,
@@ -273,7 +280,13 @@ impl L4Invalid {
 
     /// Whether the kernel writes a log line (`nf_l4proto_log_invalid`) for this cause.
     pub fn logged(self) -> bool {
-        !matches!(self, L4Invalid::NoTuple | L4Invalid::TcpShortHeader | L4Invalid::IcmpWrongFamily | L4Invalid::NoUpperLayer)
+        !matches!(
+            self,
+            L4Invalid::NoTuple
+                | L4Invalid::TcpShortHeader
+                | L4Invalid::IcmpWrongFamily
+                | L4Invalid::NoUpperLayer
+        )
     }
 }
 
