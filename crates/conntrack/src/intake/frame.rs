@@ -46,7 +46,8 @@ pub fn parse_frame(link: LinkType, frame: &[u8]) -> Result<Ip<'_>, Malformed> {
     }
 }
 
-/// Parses an IP packet with no link layer (e.g. a reassembled one), by its version nibble.
+/// Parses an IP packet with no link layer, by its version nibble (for a reassembled packet
+/// use [`parse_reassembled`]).
 pub fn parse_ip(packet: &[u8]) -> Result<Ip<'_>, Malformed> {
     match packet.first().map(|b| b >> 4) {
         None => Err(Malformed::Empty),
