@@ -70,8 +70,6 @@ pub enum Reason {
     IcmpNotNew,
     /// INVALID: an ICMP error quoting nothing tracked, or quoting it from the wrong side.
     IcmpNoMatch,
-    /// INVALID: an ICMPv4 type beyond the known ones.
-    IcmpBadType,
 }
 
 /// The result of one packet.
@@ -257,7 +255,7 @@ impl Conntrack {
         match self.defrag.push(ip, now, &self.sysctl) {
             Reassembly::Held => Outcome { verdict: Verdict::Held, ctstate: None, dir: None, conn: None, reason: None },
             Reassembly::Dropped(why) => Outcome::dropped(Reason::Fragment(why)),
-            Reassembly::Complete(whole) => match intake::parse_ip(&whole) {
+            Reassembly::Complete(whole) => match intake::parse_reassembled(&whole) {
                 Ok(ip) => self.track(&ip, now),
                 Err(m) => self.count_malformed(m),
             },
@@ -278,7 +276,7 @@ impl Conntrack {
     fn invalid(&mut self, proto: u8, reason: Reason, now: Instant) -> Outcome {
         self.stats.invalid += 1;
         match &reason {
-            Reason::L4(e) => self.log_invalid(proto, &e.name(), now),
+            Reason::L4(e) if e.logged() => self.log_invalid(proto, &e.name(), now),
             Reason::Tcp(e) if e.logged() => self.log_invalid(proto, e, now),
             _ => {}
         }
@@ -289,7 +287,9 @@ impl Conntrack {
     /// `error`, not `invalid`, as the kernel's ICMP error path does.
     fn icmp_failed(&mut self, proto: u8, reason: Reason, now: Instant) -> Outcome {
         self.stats.error += 1;
-        if let Reason::L4(e) = &reason {
+        if let Reason::L4(e) = &reason
+            && e.logged()
+        {
             self.log_invalid(proto, &e.name(), now);
         }
         Outcome::invalid(reason)
@@ -303,13 +303,11 @@ impl Conntrack {
             match &l4 {
                 Err(e) => return self.icmp_failed(ip.proto, Reason::L4(*e), now),
                 Ok(L4::Icmp(m)) => {
-                    if v6 && icmp::untracked_v6(m.ty) {
+                    if m.untracked() {
                         return Outcome::state(CtState::Untracked, None, None);
                     }
-                    if !v6 && m.ty > icmp::NR_ICMP_TYPES {
-                        return self.icmp_failed(ip.proto, Reason::IcmpBadType, now);
-                    }
-                    if icmp::is_error(v6, m.ty) {
+                    // Errors, and (since 6.2) redirects that carry the redirected header.
+                    if icmp::is_error(v6, m.ty) || m.quoted.is_some() {
                         return self.icmp_error(ip, m, now);
                     }
                 }
@@ -512,12 +510,9 @@ impl Conntrack {
     }
 
     fn icmp_error(&mut self, ip: &Ip<'_>, m: &Icmp<'_>, now: Instant) -> Outcome {
-        let Some(q) = m.quoted.and_then(intake::parse_quoted) else {
+        let Some(q) = m.quoted.and_then(|b| intake::parse_quoted_as(ip.l3, b)) else {
             return self.icmp_failed(ip.proto, Reason::IcmpNoMatch, now);
         };
-        if q.l3 != ip.l3 {
-            return self.icmp_failed(ip.proto, Reason::IcmpNoMatch, now);
-        }
         let quoted = Tuple { src: q.src, dst: q.dst, sport: q.sport, dport: q.dport, proto: q.proto, l3: q.l3 };
         let Some(inner) = invert(&quoted) else {
             return self.icmp_failed(ip.proto, Reason::IcmpNoMatch, now);

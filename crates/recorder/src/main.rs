@@ -19,18 +19,21 @@ use ctguard_scenario::{Scenario, Side};
 use crate::record::{Lab, STOP};
 
 const USAGE: &str = "\
-usage: ctguard-record [--prefix P] [--out DIR] [--attempts N] SCENARIO.scn...
+usage: ctguard-record [--prefix P] [--out DIR] [--topology SCRIPT] [--attempts N] SCENARIO.scn...
 
 Plays each scenario through the kernel in the router namespace P-r (client P-c, server P-s,
 set up by conformance/record.sh) and writes DIR/NAME.golden.
   --prefix P     namespace prefix (default ctg)
   --out DIR      where goldens go (default conformance/goldens)
+  --topology S   conformance/topology.sh: with it, each run of a repeat-runs scenario gets
+                 fresh namespaces (a new conntrack hash seed); without it, runs share one
   --attempts N   tries per scenario when the recording fails (default 3)";
 
 struct Args {
     prefix: String,
     out: PathBuf,
     attempts: u32,
+    topology: Option<PathBuf>,
     scenarios: Vec<PathBuf>,
 }
 
@@ -39,6 +42,7 @@ fn parse_args() -> Result<Args, String> {
         prefix: "ctg".into(),
         out: PathBuf::from("conformance/goldens"),
         attempts: 3,
+        topology: None,
         scenarios: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
@@ -48,6 +52,7 @@ fn parse_args() -> Result<Args, String> {
             "-h" | "--help" => return Err(String::new()),
             "--prefix" => args.prefix = value("--prefix")?,
             "--out" => args.out = value("--out")?.into(),
+            "--topology" => args.topology = Some(value("--topology")?.into()),
             "--attempts" => {
                 args.attempts = value("--attempts")?
                     .parse()
@@ -96,6 +101,20 @@ fn open_lab(prefix: &str) -> Result<Lab, String> {
     })
 }
 
+/// Tears the topology down and sets it up again with the topology script.
+fn renew_lab(script: &Path, prefix: &str) -> Result<Lab, String> {
+    for action in ["down", "up"] {
+        let status = std::process::Command::new(script)
+            .args([action, prefix])
+            .status()
+            .map_err(|e| format!("{}: {e}", script.display()))?;
+        if !status.success() {
+            return Err(format!("`{} {action} {prefix}` failed", script.display()));
+        }
+    }
+    open_lab(prefix)
+}
+
 fn write_golden(out: &Path, name: &str, text: &str) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(out)?;
     let path = out.join(format!("{name}.golden"));
@@ -115,17 +134,29 @@ fn run(args: &Args) -> Result<usize, String> {
         .map(Scenario::load)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())?;
+    if args.topology.is_none() && scenarios.iter().any(|s| s.runs > 1) {
+        eprintln!("ctguard-record: without --topology, the runs of repeat-runs share one hash seed");
+    }
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map_err(|e| format!("kernel release: {e}"))?
         .trim()
         .to_string();
     install_signal_handlers();
-    let lab = open_lab(&args.prefix)?;
+    let mut lab = open_lab(&args.prefix)?;
+    let renew = args
+        .topology
+        .as_deref()
+        .map(|script| move || renew_lab(script, &args.prefix));
     let mut failed = 0;
     for scenario in &scenarios {
         let mut attempt = 1;
         let golden = loop {
-            match record::record(&lab, scenario, &kernel) {
+            match record::record(
+                &mut lab,
+                renew.as_ref().map(|f| f as record::Renew<'_>),
+                scenario,
+                &kernel,
+            ) {
                 Ok(golden) => break Some(golden),
                 Err(e) if STOP.load(Ordering::Relaxed) => return Err(e),
                 Err(e) if attempt < args.attempts => {

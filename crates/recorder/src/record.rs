@@ -40,8 +40,18 @@ pub struct Lab {
     pub log: KernelLog,
 }
 
-/// Records `scenario` (every run) and returns its golden.
-pub fn record(lab: &Lab, scenario: &Scenario, kernel: &str) -> Result<Golden, String> {
+/// Makes a fresh topology (new namespaces) for the next run.
+pub type Renew<'a> = &'a dyn Fn() -> Result<Lab, String>;
+
+/// Records `scenario` (every run) and returns its golden. With `renew`, every run after the
+/// first gets a fresh topology: a new router namespace has a new conntrack hash seed, which is
+/// what makes a table-full outcome vary.
+pub fn record(
+    lab: &mut Lab,
+    renew: Option<Renew<'_>>,
+    scenario: &Scenario,
+    kernel: &str,
+) -> Result<Golden, String> {
     let mut global = scenario.global_sysctl.clone();
     let logs_invalid = scenario
         .sysctl
@@ -52,8 +62,6 @@ pub fn record(lab: &Lab, scenario: &Scenario, kernel: &str) -> Result<Golden, St
         global.push(("net.netfilter.nf_log_all_netns".into(), "1".into()));
     }
     let _global = Applied::apply(Scope::Global, &global).map_err(|e| e.to_string())?;
-    let _local =
-        Applied::apply(Scope::Netns(&lab.router), &scenario.sysctl).map_err(|e| e.to_string())?;
 
     let mut golden = Golden {
         kernel: kernel.to_string(),
@@ -63,14 +71,22 @@ pub fn record(lab: &Lab, scenario: &Scenario, kernel: &str) -> Result<Golden, St
         runs: Vec::new(),
     };
     for run in 1..=scenario.runs {
+        if run > 1
+            && let Some(renew) = renew
+        {
+            *lab = renew()?;
+        }
+        let _local = Applied::apply(Scope::Netns(&lab.router), &scenario.sysctl)
+            .map_err(|e| e.to_string())?;
         let (packets, record) = run_once(lab, scenario, run)?;
         if run == 1 {
             golden.packets = packets;
         }
         golden.runs.push(record);
+        // `_local` restores the router's settings here (and on every early return).
     }
     Ok(golden)
-    // `_local`, then `_global`, restore their settings here, and on every early return above.
+    // `_global` restores the init namespace's settings here (and on every early return).
 }
 
 fn run_once(

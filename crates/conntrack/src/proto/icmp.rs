@@ -5,9 +5,6 @@ use core::time::Duration;
 
 use crate::sysctl::{Sysctl, secs};
 
-/// The highest ICMPv4 type the kernel accepts (NR_ICMP_TYPES).
-pub const NR_ICMP_TYPES: u8 = 18;
-
 /// The type of the answer to a query type, for the reply tuple.
 pub fn inverse_type(v6: bool, ty: u8) -> Option<u8> {
     let pairs: &[(u8, u8)] = if v6 { &[(128, 129), (139, 140)] } else { &[(8, 0), (13, 14), (15, 16), (17, 18)] };
@@ -32,11 +29,6 @@ pub fn is_error(v6: bool, ty: u8) -> bool {
     if v6 { ty < 128 } else { matches!(ty, 3 | 4 | 5 | 11 | 12) }
 }
 
-/// ICMPv6 neighbour discovery and MLD: never tracked, marked UNTRACKED without any rule.
-pub fn untracked_v6(ty: u8) -> bool {
-    matches!(ty, 130..=136 | 143)
-}
-
 pub fn timeout(v6: bool, sysctl: &Sysctl) -> Duration {
     secs(if v6 { sysctl.timeouts.icmpv6 } else { sysctl.timeouts.icmp })
 }
@@ -54,7 +46,6 @@ mod tests {
         assert!(valid_new(false, 8) && !valid_new(false, 0));
         assert!(is_error(false, 3) && !is_error(false, 8));
         assert!(is_error(true, 1) && !is_error(true, 128));
-        assert!(untracked_v6(135) && untracked_v6(143) && !untracked_v6(137));
         assert_eq!(timeout(false, &Sysctl::default()), Duration::from_secs(30));
     }
 }

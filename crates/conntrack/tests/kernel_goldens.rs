@@ -1,0 +1,196 @@
+//! Conformance: every scenario under conformance/scenarios is replayed through the engine and
+//! compared with the golden the recorder took from the real kernel (conformance/goldens).
+//!
+//! Matching means: the same verdict and ctstate for every packet; the same /proc lines after
+//! each packet (`use=` aside, timeouts within 1 s); the same log lines (the kernel's packet
+//! fields after the reason aside); the same `conntrack -S` counters, or for scenarios the
+//! kernel's random hash makes vary, counters within the spread of the kernel's runs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use ctguard_conntrack::intake::LinkType;
+use ctguard_conntrack::{Conntrack, Event, Instant, Stats, Sysctl, Verdict};
+use ctguard_scenario::{Golden, Scenario};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conformance")
+}
+
+/// How long after a packet the recorder reads /proc (it waits for the packet to be counted).
+const READ_DELAY: f64 = 0.005;
+/// The namespace inode the table-full line names; the goldens write it as `<netns>`.
+const NETNS: u32 = 4026532000;
+
+struct Mismatch(Vec<String>);
+
+impl Mismatch {
+    fn check(&mut self, ok: bool, what: impl FnOnce() -> String) {
+        if !ok {
+            self.0.push(what());
+        }
+    }
+}
+
+/// A /proc line without `use=`, and its timeout field (the fifth word for every protocol).
+fn split_proc(line: &str) -> (String, i64) {
+    let words: Vec<&str> = line.split_whitespace().filter(|w| !w.starts_with("use=")).collect();
+    let timeout = words.get(4).and_then(|w| w.parse().ok()).unwrap_or(-1);
+    let rest: Vec<&str> = words.iter().enumerate().filter(|(i, _)| *i != 4).map(|(_, w)| *w).collect();
+    (rest.join(" "), timeout)
+}
+
+fn compare_tables(m: &mut Mismatch, at: usize, kernel: &[String], ours: &[String]) {
+    let mut k: Vec<_> = kernel.iter().map(|l| split_proc(l)).collect();
+    let mut o: Vec<_> = ours.iter().map(|l| split_proc(l)).collect();
+    k.sort();
+    o.sort();
+    let same = k.len() == o.len() && k.iter().zip(&o).all(|(a, b)| a.0 == b.0 && (a.1 - b.1).abs() <= 1);
+    m.check(same, || format!("packet {at}: table differs\n  kernel: {kernel:#?}\n  ctguard: {ours:#?}"));
+}
+
+/// The part of a kernel log line ctguard reproduces: up to the packet fields.
+fn log_key(line: &str) -> String {
+    let line = line.replace("<netns>", &NETNS.to_string());
+    match line.find(" IN=") {
+        Some(i) => line[..i].to_string(),
+        None => line,
+    }
+}
+
+fn run_scenario(name: &str, seed: u64) -> (Vec<String>, Stats) {
+    let scn = Scenario::load(root().join("scenarios").join(format!("{name}.scn"))).expect("scenario parses");
+    let golden = Golden::load(root().join("goldens").join(format!("{name}.golden"))).expect("golden parses");
+    let mut sysctl = Sysctl::default();
+    for (k, v) in scn.global_sysctl.iter().chain(&scn.sysctl) {
+        sysctl.set(k, v).expect("scenario sysctl is known");
+    }
+    let mut ct = Conntrack::with_seed(sysctl, seed);
+    ct.set_netns(Some(NETNS));
+    let mut m = Mismatch(Vec::new());
+    m.check(golden.packets.len() == scn.packets.len(), || format!("golden has {} packets, scenario {}", golden.packets.len(), scn.packets.len()));
+    for (p, g) in scn.packets.iter().zip(&golden.packets) {
+        let now = Instant::from_secs_f64(p.time);
+        let out = ct.process(LinkType::Ethernet, &p.frame, now);
+        let verdict = match out.verdict {
+            Verdict::Accept => "ACCEPT",
+            Verdict::Drop => "DROP",
+            Verdict::Held => "HELD",
+        };
+        m.check(verdict == g.verdict.as_str(), || format!("packet {} `{}`: verdict {verdict}, kernel {}", p.index, p.text, g.verdict));
+        let ours = out.ctstate.map(|s| s.name());
+        let kernel = g.ctstate.map(|s| s.as_str());
+        m.check(ours == kernel, || format!("packet {} `{}`: ctstate {ours:?}, kernel {kernel:?} ({:?})", p.index, p.text, out.reason));
+        let mut logs = Vec::new();
+        while let Some(ev) = ct.poll_event() {
+            if let Event::Log { line, .. } = ev {
+                logs.push(log_key(&line.to_string()));
+            }
+        }
+        let kernel_logs: Vec<String> = g.log.iter().map(|l| log_key(l)).collect();
+        m.check(logs == kernel_logs, || format!("packet {} `{}`: log {logs:?}, kernel {kernel_logs:?}", p.index, p.text));
+        if let Some(table) = &g.table {
+            let ours = ct.proc_lines(Instant::from_secs_f64(p.time + READ_DELAY));
+            compare_tables(&mut m, p.index, table, &ours);
+        }
+    }
+    (m.0, ct.stats())
+}
+
+fn stats_map(s: &Stats) -> BTreeMap<&'static str, u64> {
+    s.fields().into_iter().collect()
+}
+
+fn check(name: &str) {
+    let golden = Golden::load(root().join("goldens").join(format!("{name}.golden"))).expect("golden parses");
+    let (mut problems, stats) = run_scenario(name, ctguard_conntrack::DEFAULT_SEED);
+    let ours = stats_map(&stats);
+    if golden.runs.len() <= 1 {
+        if let Some(run) = golden.runs.first() {
+            for (k, v) in &run.stats {
+                let got = ours.get(k.as_str()).copied();
+                if got != Some(*v) {
+                    problems.push(format!("conntrack -S {k}: ctguard {got:?}, kernel {v}"));
+                }
+            }
+        }
+    } else {
+        // The kernel's hash is randomly keyed: its counters vary from run to run. Ours must
+        // fall within the spread of its runs.
+        for (k, v) in &ours {
+            let seen: Vec<u64> = golden.runs.iter().filter_map(|r| r.stat(k)).collect();
+            let (lo, hi) = (seen.iter().min().copied().unwrap_or(0), seen.iter().max().copied().unwrap_or(0));
+            if !(lo..=hi).contains(v) {
+                problems.push(format!("conntrack -S {k}: ctguard {v}, kernel runs {seen:?}"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{name}: {} mismatches with the kernel:\n{}", problems.len(), problems.join("\n"));
+}
+
+macro_rules! goldens {
+    ($($test:ident => $name:literal),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                check($name);
+            }
+        )*
+
+        const LISTED: &[&str] = &[$($name),*];
+    };
+}
+
+goldens! {
+    acct => "acct",
+    checksum_bad => "checksum-bad",
+    checksum_off => "checksum-off",
+    generic_protocol => "generic-protocol",
+    icmp_echo => "icmp-echo",
+    icmp_error_related => "icmp-error-related",
+    icmp_error_unknown => "icmp-error-unknown",
+    ipv4_fragments => "ipv4-fragments",
+    ipv6_fragments => "ipv6-fragments",
+    ipv6_icmp_echo => "ipv6-icmp-echo",
+    ipv6_icmp_error => "ipv6-icmp-error",
+    ipv6_tcp => "ipv6-tcp",
+    ipv6_udp => "ipv6-udp",
+    table_full => "table-full",
+    tcp_be_liberal => "tcp-be-liberal",
+    tcp_close_client => "tcp-close-client",
+    tcp_close_server => "tcp-close-server",
+    tcp_close_simultaneous => "tcp-close-simultaneous",
+    tcp_data_retransmit => "tcp-data-retransmit",
+    tcp_ignore_invalid_rst => "tcp-ignore-invalid-rst",
+    tcp_invalid_flags_first => "tcp-invalid-flags-first",
+    tcp_invalid_flags_midstream => "tcp-invalid-flags-midstream",
+    tcp_out_of_window => "tcp-out-of-window",
+    tcp_pickup_loose => "tcp-pickup-loose",
+    tcp_pickup_rst => "tcp-pickup-rst",
+    tcp_pickup_strict => "tcp-pickup-strict",
+    tcp_refused => "tcp-refused",
+    tcp_rst_invalid => "tcp-rst-invalid",
+    tcp_rst => "tcp-rst",
+    tcp_simultaneous_open => "tcp-simultaneous-open",
+    tcp_syn_on_time_wait => "tcp-syn-on-time-wait",
+    tcp_syn_retransmit => "tcp-syn-retransmit",
+    tcp_unacknowledged => "tcp-unacknowledged",
+    udp_one_way => "udp-one-way",
+    udp_request_response => "udp-request-response",
+    udp_stream => "udp-stream",
+}
+
+/// No scenario may go unchecked: each has a golden and a test above.
+#[test]
+fn every_scenario_has_a_golden_and_a_test() {
+    let mut names: Vec<String> = std::fs::read_dir(root().join("scenarios"))
+        .expect("scenarios dir")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".scn").map(str::to_string))
+        .collect();
+    names.sort();
+    for n in &names {
+        assert!(root().join("goldens").join(format!("{n}.golden")).exists(), "{n} has no golden: run conformance/record.sh {n}");
+        assert!(LISTED.contains(&n.as_str()), "{n} is not listed in kernel_goldens.rs");
+    }
+    assert_eq!(names.len(), LISTED.len(), "a listed scenario has no file");
+}
