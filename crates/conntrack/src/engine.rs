@@ -10,7 +10,7 @@ use crate::event::{DestroyReason, Event, LogLine, RateLimit};
 use crate::gc::Gc;
 use crate::intake::{self, Icmp, Ip, L4, L4Invalid, LinkType, Malformed};
 use crate::proto::tcp::{TcpConn, TcpContext, TcpInvalid, TcpVerdict};
-use crate::proto::{generic, icmp, udp};
+use crate::proto::{generic, gre, icmp, udp};
 use crate::stats::Stats;
 use crate::sysctl::{Sysctl, SysctlError};
 use crate::table::Table;
@@ -317,6 +317,7 @@ impl Conntrack {
         let (sport, dport) = match &l4 {
             Ok(L4::Tcp { sport, dport, .. }) | Ok(L4::Udp { sport, dport }) => (*sport, *dport),
             Ok(L4::Icmp(m)) => (m.id, u16::from(m.ty) << 8 | u16::from(m.code)),
+            Ok(L4::Other) if ip.proto == 47 => gre::keys(ip.l4()),
             Ok(L4::Other) => (0, 0),
             Err(_) => match ip.l4() {
                 [a, b, c, d, ..] => (u16::from_be_bytes([*a, *b]), u16::from_be_bytes([*c, *d])),
@@ -342,6 +343,7 @@ impl Conntrack {
                         6 => ProtoState::Generic, // replaced once the TCP tracker accepts the segment
                         17 | 136 => ProtoState::Udp { stream_after: now + udp::STREAM_AFTER },
                         1 | 58 => ProtoState::Icmp,
+                        47 => ProtoState::Gre(gre::GreTimeouts::new(&self.sysctl)),
                         _ => ProtoState::Generic,
                     };
                     let conn = Conn { tuple: [tuple, reply], status: Status::default(), expires: now, mark: 0, zone: 0, proto, acct: Default::default() };
@@ -447,7 +449,13 @@ impl Conntrack {
                     Update::Refresh { timeout: icmp::timeout(m.v6, sysctl), assure: false }
                 }
             }
-            Ok(L4::Other) => Update::Refresh { timeout: generic::timeout(sysctl), assure: false },
+            Ok(L4::Other) => match conn.proto {
+                ProtoState::Gre(g) => Update::Refresh {
+                    timeout: g.timeout(seen_reply),
+                    assure: seen_reply && !conn.status.has(Status::NAT_CLASH),
+                },
+                _ => Update::Refresh { timeout: generic::timeout(sysctl), assure: false },
+            },
         };
         if let Some(line) = note_line {
             self.log_invalid(proto, &line, now);

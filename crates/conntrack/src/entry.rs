@@ -49,6 +49,7 @@ pub enum ProtoState {
     /// UDP and UDP-Lite: when the two-second window for becoming a stream ends.
     Udp { stream_after: Instant },
     Icmp,
+    Gre(crate::proto::gre::GreTimeouts),
     Generic,
 }
 

@@ -44,6 +44,8 @@ pub struct Timeouts {
     pub icmp: u32,
     pub icmpv6: u32,
     pub generic: u32,
+    pub gre: u32,
+    pub gre_stream: u32,
 }
 
 impl Default for Timeouts {
@@ -64,6 +66,8 @@ impl Default for Timeouts {
             icmp: 30,
             icmpv6: 30,
             generic: 600,
+            gre: 30,
+            gre_stream: 180,
         }
     }
 }
@@ -146,6 +150,8 @@ keys! {
     "net.netfilter.nf_conntrack_frag6_low_thresh" => frag6_low_thresh: U32,
     "net.netfilter.nf_conntrack_frag6_timeout" => frag6_timeout: U32,
     "net.netfilter.nf_conntrack_generic_timeout" => timeouts.generic: U32,
+    "net.netfilter.nf_conntrack_gre_timeout" => timeouts.gre: U32,
+    "net.netfilter.nf_conntrack_gre_timeout_stream" => timeouts.gre_stream: U32,
     "net.netfilter.nf_conntrack_icmp_timeout" => timeouts.icmp: U32,
     "net.netfilter.nf_conntrack_icmpv6_timeout" => timeouts.icmpv6: U32,
     "net.netfilter.nf_conntrack_log_invalid" => log_invalid: U8,
@@ -223,7 +229,7 @@ mod tests {
         assert_eq!(s.get("net.netfilter.nf_conntrack_tcp_timeout_established").as_deref(), Some("432000"));
         assert_eq!(s.get("net/netfilter/nf_conntrack_tcp_loose").as_deref(), Some("1"));
         assert_eq!(s.get("net.netfilter.nf_conntrack_max").as_deref(), Some("262144"));
-        assert_eq!(KEYS.len(), 30);
+        assert_eq!(KEYS.len(), 32);
     }
 
     #[test]

@@ -135,7 +135,9 @@ fn run(args: &Args) -> Result<usize, String> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())?;
     if args.topology.is_none() && scenarios.iter().any(|s| s.runs > 1) {
-        eprintln!("ctguard-record: without --topology, the runs of repeat-runs share one hash seed");
+        eprintln!(
+            "ctguard-record: without --topology, the runs of repeat-runs share one hash seed"
+        );
     }
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map_err(|e| format!("kernel release: {e}"))?
@@ -157,7 +159,7 @@ fn run(args: &Args) -> Result<usize, String> {
                 scenario,
                 &kernel,
             ) {
-                Ok(golden) => break Some(golden),
+                Ok(recording) => break Some(recording),
                 Err(e) if STOP.load(Ordering::Relaxed) => return Err(e),
                 Err(e) if attempt < args.attempts => {
                     eprintln!("{}: attempt {attempt} failed: {e}; retrying", scenario.name);
@@ -169,21 +171,30 @@ fn run(args: &Args) -> Result<usize, String> {
                 }
             }
         };
-        let Some(golden) = golden else {
+        let Some(record::Recording {
+            golden,
+            slowest_read,
+        }) = golden
+        else {
             failed += 1;
             continue;
         };
         let path = write_golden(&args.out, &scenario.name, &golden.write())
             .map_err(|e| format!("writing the golden of {}: {e}", scenario.name))?;
-        let first = golden.runs.first().map(|r| r.tally.clone()).unwrap_or_default();
+        let first = golden
+            .runs
+            .first()
+            .map(|r| r.tally.clone())
+            .unwrap_or_default();
         println!(
-            "{:<32} {} packets: {} accepted, {} dropped, {} held; {} entries at the end -> {}",
+            "{:<30} {:>3} packets: {} accepted, {} dropped, {} held; {} entries; tables read <= {} ms after their packet -> {}",
             scenario.name,
             golden.packets.len(),
             first.accept,
             first.drop,
             first.held,
             first.entries,
+            slowest_read.as_millis(),
             path.display()
         );
     }

@@ -18,8 +18,12 @@ pub struct Netns {
 impl Netns {
     pub fn open(name: &str) -> io::Result<Netns> {
         let path = format!("/run/netns/{name}");
-        let file = File::open(&path)
-            .map_err(|e| io::Error::new(e.kind(), format!("{path}: {e} (was record.sh's setup run?)")))?;
+        let file = File::open(&path).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("{path}: {e} (was record.sh's setup run?)"),
+            )
+        })?;
         Ok(Netns {
             name: name.to_string(),
             file,
@@ -54,7 +58,11 @@ impl Netns {
         let output = self.run(|| -> io::Result<Output> {
             let mut child = Command::new(program)
                 .args(args)
-                .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+                .stdin(if stdin.is_some() {
+                    Stdio::piped()
+                } else {
+                    Stdio::null()
+                })
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()?;

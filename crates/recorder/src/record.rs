@@ -8,9 +8,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use ctguard_scenario::{
-    Golden, PacketRecord, ProcMode, RunRecord, Scenario, Side, Tally, Verdict,
-};
+use ctguard_scenario::{Golden, PacketRecord, ProcMode, RunRecord, Scenario, Side, Tally, Verdict};
 
 use crate::inject::Injector;
 use crate::kmsg::KernelLog;
@@ -40,6 +38,13 @@ pub struct Lab {
     pub log: KernelLog,
 }
 
+/// A golden and how promptly its tables were read.
+pub struct Recording {
+    pub golden: Golden,
+    /// The longest time from a packet's scheduled time to the end of the table read after it.
+    pub slowest_read: Duration,
+}
+
 /// Makes a fresh topology (new namespaces) for the next run.
 pub type Renew<'a> = &'a dyn Fn() -> Result<Lab, String>;
 
@@ -51,7 +56,7 @@ pub fn record(
     renew: Option<Renew<'_>>,
     scenario: &Scenario,
     kernel: &str,
-) -> Result<Golden, String> {
+) -> Result<Recording, String> {
     let mut global = scenario.global_sysctl.clone();
     let logs_invalid = scenario
         .sysctl
@@ -70,6 +75,7 @@ pub fn record(
         packets: Vec::new(),
         runs: Vec::new(),
     };
+    let mut slowest_read = Duration::ZERO;
     for run in 1..=scenario.runs {
         if run > 1
             && let Some(renew) = renew
@@ -78,14 +84,18 @@ pub fn record(
         }
         let _local = Applied::apply(Scope::Netns(&lab.router), &scenario.sysctl)
             .map_err(|e| e.to_string())?;
-        let (packets, record) = run_once(lab, scenario, run)?;
+        let (packets, record, slowest) = run_once(lab, scenario, run)?;
+        slowest_read = slowest_read.max(slowest);
         if run == 1 {
             golden.packets = packets;
         }
         golden.runs.push(record);
         // `_local` restores the router's settings here (and on every early return).
     }
-    Ok(golden)
+    Ok(Recording {
+        golden,
+        slowest_read,
+    })
     // `_global` restores the init namespace's settings here (and on every early return).
 }
 
@@ -93,7 +103,7 @@ fn run_once(
     lab: &Lab,
     scenario: &Scenario,
     run: u32,
-) -> Result<(Vec<PacketRecord>, RunRecord), String> {
+) -> Result<(Vec<PacketRecord>, RunRecord, Duration), String> {
     let io = |e: std::io::Error| e.to_string();
     table::flush(&lab.router).map_err(io)?;
     let quiet = probe::read(&lab.router).map_err(io)?;
@@ -113,6 +123,7 @@ fn run_once(
 
     let mut records = Vec::with_capacity(scenario.packets.len());
     let mut last_table = Vec::new();
+    let mut slowest_read = Duration::ZERO;
     let start = Instant::now();
     for packet in &scenario.packets {
         let due = start + Duration::from_secs_f64(packet.time);
@@ -142,7 +153,7 @@ fn run_once(
         let snapshot = scenario.proc_mode == ProcMode::Each || last;
         let table = if snapshot {
             let entries = table::entries(&lab.router).map_err(io)?;
-            check_read_in_time(scenario, packet.index, due)?;
+            slowest_read = slowest_read.max(check_read_in_time(scenario, packet.index, due)?);
             if last {
                 last_table.clone_from(&entries);
             }
@@ -178,7 +189,7 @@ fn run_once(
         stats: table::difference(&stats_before, &stats_after),
         tally,
     };
-    Ok((records, record))
+    Ok((records, record, slowest_read))
 }
 
 /// Polls the counters until the packet has reached the router.
@@ -198,7 +209,7 @@ fn wait_for_arrival(router: &Netns, before: &Counters, index: usize) -> Result<C
 
 /// The table must be read well within the spacing after the packet, or the timeouts it shows
 /// could round differently from one recording to the next.
-fn check_read_in_time(scenario: &Scenario, index: usize, due: Instant) -> Result<(), String> {
+fn check_read_in_time(scenario: &Scenario, index: usize, due: Instant) -> Result<Duration, String> {
     let delay = due.elapsed();
     let budget = Duration::from_secs_f64(scenario.spacing / 2.0);
     if delay > budget {
@@ -208,7 +219,7 @@ fn check_read_in_time(scenario: &Scenario, index: usize, due: Instant) -> Result
             budget.as_millis()
         ));
     }
-    Ok(())
+    Ok(delay)
 }
 
 /// Sleeps until `deadline`, in slices, so that a stop request is noticed.

@@ -68,10 +68,7 @@ pub fn difference(before: &[(String, u64)], after: &[(String, u64)]) -> Vec<(Str
     after
         .iter()
         .map(|(key, a)| {
-            let b = before
-                .iter()
-                .find(|(k, _)| k == key)
-                .map_or(0, |(_, v)| *v);
+            let b = before.iter().find(|(k, _)| k == key).map_or(0, |(_, v)| *v);
             (key.clone(), a.saturating_sub(b))
         })
         .collect()

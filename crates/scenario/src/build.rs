@@ -159,7 +159,8 @@ fn tcp_segment(tcp: &TcpSpec, addrs: &Addrs, bad_sum: bool) -> Result<Vec<u8>, S
     header.urgent_pointer = tcp.urp;
     let f = tcp.flags;
     (header.fin, header.syn, header.rst, header.psh) = (f.fin, f.syn, f.rst, f.psh);
-    (header.ack, header.urg, header.ece, header.cwr, header.ns) = (f.ack, f.urg, f.ece, f.cwr, f.ns);
+    (header.ack, header.urg, header.ece, header.cwr, header.ns) =
+        (f.ack, f.urg, f.ece, f.cwr, f.ns);
     let elements: Vec<TcpOptionElement> = tcp
         .options
         .iter()
@@ -270,8 +271,8 @@ fn ip_packet(
         Addrs::V4(s, d) => {
             let len = u16::try_from(data.len())
                 .map_err(|_| format!("a {}-byte IPv4 payload is too long", data.len()))?;
-            let mut header =
-                Ipv4Header::new(len, spec.ip.ttl, IpNumber(proto), s, d).map_err(|e| e.to_string())?;
+            let mut header = Ipv4Header::new(len, spec.ip.ttl, IpNumber(proto), s, d)
+                .map_err(|e| e.to_string())?;
             header.identification = id as u16;
             header.dont_fragment = spec.ip.df.unwrap_or(spec.ip.frag.is_none());
             header.dscp = IpDscp::try_new(spec.ip.tos >> 2).map_err(|e| e.to_string())?;
@@ -281,7 +282,11 @@ fn ip_packet(
                 header.fragment_offset = offset_units(f)?;
             }
             let sum = header.calc_header_checksum();
-            header.header_checksum = if spec.ip.bad_ip_sum { corrupt(sum) } else { sum };
+            header.header_checksum = if spec.ip.bad_ip_sum {
+                corrupt(sum)
+            } else {
+                sum
+            };
             let mut bytes = header.to_bytes().to_vec();
             bytes.extend_from_slice(data);
             Ok(bytes)
@@ -329,9 +334,13 @@ mod tests {
         let b = built("tcp 10.99.1.100:41000 > 10.99.2.100:80 S seq=1000 mss=1460 wscale=7 sackok");
         let frame = frame(Side::Client, &b.packets[0].0);
         let sliced = SlicedPacket::from_ethernet(&frame).unwrap();
-        let Some(NetSlice::Ipv4(ip)) = &sliced.net else { panic!() };
+        let Some(NetSlice::Ipv4(ip)) = &sliced.net else {
+            panic!()
+        };
         assert!(ip.header().dont_fragment());
-        let Some(TransportSlice::Tcp(tcp)) = &sliced.transport else { panic!() };
+        let Some(TransportSlice::Tcp(tcp)) = &sliced.transport else {
+            panic!()
+        };
         assert!(tcp.syn() && !tcp.ack());
         assert_eq!(tcp.sequence_number(), 1000);
         let header = tcp.to_header();
@@ -348,7 +357,10 @@ mod tests {
         let (g, b) = (&good.packets[0].0, &bad.packets[0].0);
         assert_eq!(g.len(), b.len());
         let differing: Vec<usize> = (0..g.len()).filter(|&i| g[i] != b[i]).collect();
-        assert!(differing.iter().all(|&i| i == 26 || i == 27), "{differing:?}");
+        assert!(
+            differing.iter().all(|&i| i == 26 || i == 27),
+            "{differing:?}"
+        );
     }
 
     #[test]
@@ -386,7 +398,13 @@ mod tests {
 
     #[test]
     fn refuses_packets_over_the_mtu() {
-        let words: Vec<&str> = "udp 10.0.0.1:1 > 10.0.0.2:2 len=2000".split_whitespace().collect();
-        assert!(build(&spec::parse(&words).unwrap(), 1, None).unwrap_err().contains("MTU"));
+        let words: Vec<&str> = "udp 10.0.0.1:1 > 10.0.0.2:2 len=2000"
+            .split_whitespace()
+            .collect();
+        assert!(
+            build(&spec::parse(&words).unwrap(), 1, None)
+                .unwrap_err()
+                .contains("MTU")
+        );
     }
 }

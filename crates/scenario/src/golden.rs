@@ -351,7 +351,11 @@ fn parse(file: &str, text: &str) -> Result<Golden, Error> {
         }
     }
     if expected_entries.is_some_and(|n| table_len(&golden) < n) {
-        return Err(Error::new(file, 0, "the last `entries` has too few proc lines"));
+        return Err(Error::new(
+            file,
+            0,
+            "the last `entries` has too few proc lines",
+        ));
     }
     if golden.scenario.is_empty() {
         return Err(Error::new(file, 0, "no `scenario` line"));

@@ -105,7 +105,9 @@ fn tokenize(expr: &str) -> Result<Vec<Token>, String> {
             }
             _ => {
                 let ch = expr[pos..].chars().next().unwrap_or('?');
-                return Err(format!("unexpected `{ch}` (allowed: i, numbers, + - * / % ( ))"));
+                return Err(format!(
+                    "unexpected `{ch}` (allowed: i, numbers, + - * / % ( ))"
+                ));
             }
         }
     }
@@ -227,8 +229,20 @@ mod tests {
     #[test]
     fn rejects_bad_expressions() {
         for bad in [
-            "{", "}", "{}", "{i/0}", "{i%0}", "{j}", "{(i}", "{i)}", "{1 2}", "{9223372036854775807+i}",
-            "{-i:x}", "{{i}}", "{0xzz}", "{é}",
+            "{",
+            "}",
+            "{}",
+            "{i/0}",
+            "{i%0}",
+            "{j}",
+            "{(i}",
+            "{i)}",
+            "{1 2}",
+            "{9223372036854775807+i}",
+            "{-i:x}",
+            "{{i}}",
+            "{0xzz}",
+            "{é}",
         ] {
             assert!(substitute(bad, 1).is_err(), "{bad} should fail");
         }

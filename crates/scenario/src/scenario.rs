@@ -216,8 +216,13 @@ impl<'a> Parser<'a> {
                 let [name, rest @ ..] = args else {
                     return Err("expected `define NAME PROTO SRC > DST …`".into());
                 };
-                if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-                    return Err(format!("define name `{name}`: use letters, digits, - and _"));
+                if !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                {
+                    return Err(format!(
+                        "define name `{name}`: use letters, digits, - and _"
+                    ));
                 }
                 if self.defines.contains_key(*name) {
                     return Err(format!("`{name}` is already defined"));
@@ -244,9 +249,10 @@ impl<'a> Parser<'a> {
                     let text = repeat::substitute(template, i64::from(i))
                         .map_err(|e| format!("repeat i={i}: {e}"))?;
                     let words: Vec<&str> = text.split_whitespace().collect();
-                    let side = words.first().and_then(|w| side_of(w)).ok_or(
-                        "`repeat N` must be followed by a packet line (c … or s …)",
-                    )?;
+                    let side = words
+                        .first()
+                        .and_then(|w| side_of(w))
+                        .ok_or("`repeat N` must be followed by a packet line (c … or s …)")?;
                     self.packet(side, &words[1..], &text)
                         .map_err(|e| format!("repeat i={i}: {e}"))?;
                 }
@@ -307,8 +313,9 @@ impl<'a> Parser<'a> {
                 if std::mem::replace(&mut self.seen_proc, true) {
                     return Err("`proc` is given twice".into());
                 }
-                self.scenario.proc_mode = ProcMode::parse(mode)
-                    .ok_or_else(|| format!("`proc {mode}`: expected `proc each` or `proc final`"))?;
+                self.scenario.proc_mode = ProcMode::parse(mode).ok_or_else(|| {
+                    format!("`proc {mode}`: expected `proc each` or `proc final`")
+                })?;
                 Ok(())
             }
             ("repeat-runs", [n]) => {
@@ -342,9 +349,13 @@ impl<'a> Parser<'a> {
         let L4::Icmp(icmp) = l4 else { return Ok(None) };
         match &icmp.quote {
             None => Ok(None),
-            Some(QuoteRef::Index(n)) => self.datagrams.get(*n).cloned().map(Some).ok_or_else(|| {
-                format!("quote=#{n}: there is no earlier packet {n} (packets are numbered from 0)")
-            }),
+            Some(QuoteRef::Index(n)) => {
+                self.datagrams.get(*n).cloned().map(Some).ok_or_else(|| {
+                    format!(
+                        "quote=#{n}: there is no earlier packet {n} (packets are numbered from 0)"
+                    )
+                })
+            }
             Some(QuoteRef::Name(name)) => {
                 self.defines.get(name).cloned().map(Some).ok_or_else(|| {
                     format!("quote={name}: no `define {name} …` line before this one")
@@ -433,7 +444,11 @@ fn seconds_to_us(word: &str) -> Result<u64, String> {
     if frac.len() > 6 {
         return Err(format!("`{word}`: at most 6 decimals"));
     }
-    let whole: u64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| bad())? };
+    let whole: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| bad())?
+    };
     if whole > MAX_SECONDS {
         return Err(format!("`{word}`: at most {MAX_SECONDS} seconds"));
     }

@@ -42,10 +42,17 @@ pub struct IpFields {
 #[derive(Clone, Debug, PartialEq)]
 pub enum L4 {
     Tcp(TcpSpec),
-    Udp { sport: u16, dport: u16, len: usize },
+    Udp {
+        sport: u16,
+        dport: u16,
+        len: usize,
+    },
     Icmp(IcmpSpec),
     /// Any other IP protocol: a payload of zeros.
-    Raw { proto: u8, len: usize },
+    Raw {
+        proto: u8,
+        len: usize,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -113,7 +120,11 @@ const MAX_LEN: u64 = 65_535;
 /// Parses the words of a packet line after its side (or after `define NAME`).
 pub fn parse(words: &[&str]) -> Result<PacketSpec, String> {
     let mut pos = 0;
-    let proto = next(words, &mut pos, "a protocol (tcp, udp, icmp, icmp6 or proto N)")?;
+    let proto = next(
+        words,
+        &mut pos,
+        "a protocol (tcp, udp, icmp, icmp6 or proto N)",
+    )?;
     let raw_proto = if proto == "proto" {
         let n = next(words, &mut pos, "an IP protocol number after `proto`")?;
         Some(number::<u8>(n, "protocol number")?)
@@ -145,7 +156,11 @@ pub fn parse(words: &[&str]) -> Result<PacketSpec, String> {
     }
 
     let positional = match proto {
-        "tcp" => Some(next(words, &mut pos, "TCP flags (e.g. S, SA, A, PA, FA, R, none)")?),
+        "tcp" => Some(next(
+            words,
+            &mut pos,
+            "TCP flags (e.g. S, SA, A, PA, FA, R, none)",
+        )?),
         "icmp" | "icmp6" => Some(next(
             words,
             &mut pos,
@@ -258,7 +273,9 @@ fn ip_fields(opts: &mut Options<'_>, v6: bool) -> Result<IpFields, String> {
     if let Some(size) = frag
         && (size == 0 || size % 8 != 0)
     {
-        return Err(format!("frag={size}: the fragment size must be a positive multiple of 8"));
+        return Err(format!(
+            "frag={size}: the fragment size must be a positive multiple of 8"
+        ));
     }
     let order = match opts.value("order")? {
         None => None,
@@ -276,7 +293,13 @@ fn ip_fields(opts: &mut Options<'_>, v6: bool) -> Result<IpFields, String> {
     Ok(IpFields {
         ttl,
         id,
-        df: if df { Some(true) } else if nodf { Some(false) } else { None },
+        df: if df {
+            Some(true)
+        } else if nodf {
+            Some(false)
+        } else {
+            None
+        },
         tos: opts.num::<u8>("tos")?.unwrap_or(0),
         frag,
         order,
@@ -387,7 +410,12 @@ fn icmp(opts: &mut Options<'_>, v6: bool, kind: &str) -> Result<IcmpSpec, String
             .map(|(name, _, _)| *name)
             .collect();
         let t = found.and_then(|(_, t4, t6)| if v6 { *t6 } else { *t4 });
-        t.ok_or_else(|| format!("unknown ICMP kind `{kind}` (known: {}, type=N)", names.join(", ")))?
+        t.ok_or_else(|| {
+            format!(
+                "unknown ICMP kind `{kind}` (known: {}, type=N)",
+                names.join(", ")
+            )
+        })?
     };
     let mut rest = [0u8; 4];
     if let Some(id) = opts.num::<u16>("id")? {
@@ -549,15 +577,23 @@ mod tests {
         let L4::Tcp(tcp) = spec.l4 else { panic!() };
         assert!(tcp.flags.syn && !tcp.flags.ack);
         assert_eq!((tcp.sport, tcp.dport, tcp.seq), (41000, 80, 1000));
-        assert_eq!(tcp.options, vec![TcpOpt::Mss(1460), TcpOpt::Wscale(7), TcpOpt::SackOk]);
+        assert_eq!(
+            tcp.options,
+            vec![TcpOpt::Mss(1460), TcpOpt::Wscale(7), TcpOpt::SackOk]
+        );
     }
 
     #[test]
     fn parses_ipv6_endpoints_and_icmp() {
-        let spec = parse(&words("udp [fd00:99:1::100]:5000 > [fd00:99:2::100]:53 len=30")).unwrap();
+        let spec = parse(&words(
+            "udp [fd00:99:1::100]:5000 > [fd00:99:2::100]:53 len=30",
+        ))
+        .unwrap();
         assert!(spec.src.is_ipv6());
-        let spec = parse(&words("icmp6 fd00:99:2::100 > fd00:99:1::100 unreach code=4 quote=#3"))
-            .unwrap();
+        let spec = parse(&words(
+            "icmp6 fd00:99:2::100 > fd00:99:1::100 unreach code=4 quote=#3",
+        ))
+        .unwrap();
         let L4::Icmp(icmp) = spec.l4 else { panic!() };
         assert_eq!((icmp.icmp_type, icmp.code), (1, 4));
         assert_eq!(icmp.quote, Some(QuoteRef::Index(3)));

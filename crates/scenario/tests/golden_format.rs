@@ -72,7 +72,11 @@ fn refuses_malformed_goldens() {
         ("stats run=1", "stats", "run=N"),
         ("found=0", "found=x", "KEY=NUMBER"),
         ("tally run=1 accept=1", "tally run=1 bogus=1", "tally key"),
-        ("scenario tcp-close-client", "scenery x", "unknown golden line"),
+        (
+            "scenario tcp-close-client",
+            "scenery x",
+            "unknown golden line",
+        ),
     ] {
         let bad = good.replacen(from, to, 1);
         assert_ne!(bad, good, "{from}");
@@ -86,7 +90,14 @@ fn arbitrary_lines_never_panic() {
     let good = sample().write();
     let lines: Vec<&str> = good.lines().collect();
     for cut in 0..lines.len() {
-        for junk in ["", "proc x", "packet", "stats run=", "entries 99999999999999999999", "log"] {
+        for junk in [
+            "",
+            "proc x",
+            "packet",
+            "stats run=",
+            "entries 99999999999999999999",
+            "log",
+        ] {
             let mut mutated: Vec<&str> = lines.clone();
             mutated.insert(cut, junk);
             let _ = Golden::parse(&mutated.join("\n"));

@@ -81,10 +81,22 @@ s icmp 10.99.2.100 > 10.99.1.100 unreach code=3 quote=ghost
 #[test]
 fn errors_name_the_file_and_line() {
     for (text, line, words) in [
-        ("c tcp 10.0.0.1:1 > 10.0.0.2:2 S\nc tcp 10.0.0.1:1 > 10.0.0.2:2 Q\n", 2, "TCP flags"),
-        ("c tcp 10.0.0.1:1 > 10.0.0.2:2 S\nproc final\n", 2, "before the first packet"),
+        (
+            "c tcp 10.0.0.1:1 > 10.0.0.2:2 S\nc tcp 10.0.0.1:1 > 10.0.0.2:2 Q\n",
+            2,
+            "TCP flags",
+        ),
+        (
+            "c tcp 10.0.0.1:1 > 10.0.0.2:2 S\nproc final\n",
+            2,
+            "before the first packet",
+        ),
         ("sysctl net.netfilter.nf_conntrack_max=64\n", 1, "global"),
-        ("global net.netfilter.nf_conntrack_tcp_loose=0\n", 1, "per namespace"),
+        (
+            "global net.netfilter.nf_conntrack_tcp_loose=0\n",
+            1,
+            "per namespace",
+        ),
         ("sysctl ../../etc=1\n", 1, "sysctl keys"),
         ("proc sometimes\n", 1, "proc each"),
         ("repeat-runs 0\n", 1, "repeat-runs"),
@@ -92,18 +104,46 @@ fn errors_name_the_file_and_line() {
         ("\n\nsleep soon\n", 3, "seconds"),
         ("sleep 1.1234567\n", 1, "decimals"),
         ("x tcp\n", 1, "unknown line"),
-        ("c icmp 10.0.0.1 > 10.0.0.2 unreach quote=#0\n", 1, "no earlier packet"),
-        ("c icmp 10.0.0.1 > 10.0.0.2 unreach quote=nobody\n", 1, "define nobody"),
-        ("repeat 3 c udp 10.0.0.{i/0}:1 > 10.0.0.2:2\n", 1, "division by zero"),
-        ("repeat 0 c udp 10.0.0.1:1 > 10.0.0.2:2\n", 1, "repeat count"),
+        (
+            "c icmp 10.0.0.1 > 10.0.0.2 unreach quote=#0\n",
+            1,
+            "no earlier packet",
+        ),
+        (
+            "c icmp 10.0.0.1 > 10.0.0.2 unreach quote=nobody\n",
+            1,
+            "define nobody",
+        ),
+        (
+            "repeat 3 c udp 10.0.0.{i/0}:1 > 10.0.0.2:2\n",
+            1,
+            "division by zero",
+        ),
+        (
+            "repeat 0 c udp 10.0.0.1:1 > 10.0.0.2:2\n",
+            1,
+            "repeat count",
+        ),
         ("repeat 2 sleep 1\n", 1, "packet line"),
         ("c udp 10.0.0.{1}:1 > 10.0.0.2:2\n", 1, "repeat"),
         ("c udp 10.0.0.1:1 > 10.0.0.2:2 len=1600\n", 1, "MTU"),
-        ("c udp 10.0.0.1:1 > 10.0.0.2:2 len=100 frag=64 order=0,5\n", 1, "fragment 5"),
-        ("define a udp 10.0.0.1:1 > 10.0.0.2:2\ndefine a udp 10.0.0.1:1 > 10.0.0.2:2\n", 2, "already"),
+        (
+            "c udp 10.0.0.1:1 > 10.0.0.2:2 len=100 frag=64 order=0,5\n",
+            1,
+            "fragment 5",
+        ),
+        (
+            "define a udp 10.0.0.1:1 > 10.0.0.2:2\ndefine a udp 10.0.0.1:1 > 10.0.0.2:2\n",
+            2,
+            "already",
+        ),
     ] {
         let err = Scenario::parse("bad", text).unwrap_err();
-        assert_eq!((err.file.as_str(), err.line), ("bad", line), "{text:?}: {err}");
+        assert_eq!(
+            (err.file.as_str(), err.line),
+            ("bad", line),
+            "{text:?}: {err}"
+        );
         assert!(err.message.contains(words), "{text:?}: {err}");
         assert!(err.to_string().starts_with(&format!("bad:{line}: ")));
     }
@@ -125,7 +165,9 @@ fn mutated_input_never_panics() {
          s icmp 10.99.2.100 > 10.99.1.100 unreach code=3 quote=#3 quote-len=500\n\
          c proto 253 [fd00:99:1::100] > [fd00:99:2::100] len=20\n"
     );
-    let alphabet: Vec<char> = " \n#={}[]:>.,-0123456789abcxSAFRiq+*/%é\u{0}".chars().collect();
+    let alphabet: Vec<char> = " \n#={}[]:>.,-0123456789abcxSAFRiq+*/%é\u{0}"
+        .chars()
+        .collect();
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
     let mut rand = move |n: usize| {
         state ^= state << 13;

@@ -10,7 +10,6 @@ use crate::Instant;
 use crate::sysctl::Sysctl;
 
 /// IPV6_MIN_MTU: non-last fragments of smaller packets are refused.
-const MIN_MTU: usize = 1280;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub(super) struct Key {
@@ -46,9 +45,6 @@ pub(super) fn push(
         }
         return Reassembly::Complete(packet.to_vec());
     };
-    if packet.len() < MIN_MTU && frag.more {
-        return Reassembly::Dropped("too-small");
-    }
     dir.expire(now, |_| {});
     if over_limit(dir.mem, sysctl.frag6_high_thresh) {
         return Reassembly::Dropped("memory-limit");

@@ -16,6 +16,7 @@ pub fn proto_name(proto: u8) -> &'static str {
         136 => "udplite",
         1 => "icmp",
         58 => "icmpv6",
+        47 => "gre",
         _ => "unknown",
     }
 }

@@ -2,6 +2,7 @@
 //! table: the engine looks the entry up and hands the tracker its state.
 
 pub mod generic;
+pub mod gre;
 pub mod icmp;
 pub mod tcp;
 pub mod udp;

@@ -39,14 +39,17 @@ fn tuple(t: &Tuple, out: &mut String) {
         1 | 58 => {
             let _ = write!(out, "type={} code={} id={} ", t.icmp_type(), t.icmp_code(), t.sport);
         }
+        47 => {
+            let _ = write!(out, "srckey={:#x} dstkey={:#x} ", t.sport, t.dport);
+        }
         _ => {}
     }
 }
 
+/// A zone that applies to both directions is always printed, `zone=0` included (recorded on
+/// Linux 6.18); per-direction zones are not modelled.
 fn zone(c: &Conn, out: &mut String) {
-    if c.zone != 0 {
-        let _ = write!(out, "zone={} ", c.zone);
-    }
+    let _ = write!(out, "zone={} ", c.zone);
 }
 
 /// One line of /proc/net/nf_conntrack for `c` at `now`, without the newline. `use=` is
@@ -55,8 +58,14 @@ pub fn proc_line(c: &Conn, now: Instant, acct: bool, out: &mut String) {
     let o = c.original();
     let _ = write!(out, "{:<8} {} {:<8} {} ", o.l3.name(), o.l3.number(), proto_name(o.proto), o.proto);
     let _ = write!(out, "{} ", now.until(c.expires).as_secs());
-    if let ProtoState::Tcp(t) = &c.proto {
-        let _ = write!(out, "{} ", t.state().name());
+    match &c.proto {
+        ProtoState::Tcp(t) => {
+            let _ = write!(out, "{} ", t.state().name());
+        }
+        ProtoState::Gre(g) => {
+            let _ = write!(out, "timeout={}, stream_timeout={} ", g.unreplied, g.stream);
+        }
+        _ => {}
     }
     tuple(o, out);
     let counters = |d: Dir, out: &mut String| {
@@ -104,7 +113,7 @@ mod tests {
         proc_line(&c, Instant::from_secs_f64(1.0), true, &mut s);
         assert_eq!(
             s,
-            "ipv4     2 udp      17 29 src=10.99.1.100 dst=10.99.2.100 sport=5000 dport=53 packets=1 bytes=58 src=10.99.2.100 dst=10.99.1.100 sport=53 dport=5000 packets=1 bytes=58 mark=0 use=1"
+            "ipv4     2 udp      17 29 src=10.99.1.100 dst=10.99.2.100 sport=5000 dport=53 packets=1 bytes=58 src=10.99.2.100 dst=10.99.1.100 sport=53 dport=5000 packets=1 bytes=58 mark=0 zone=0 use=1"
         );
     }
 
