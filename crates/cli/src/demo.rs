@@ -15,11 +15,21 @@ pub fn run(path: Option<&Path>, each: bool) -> Result<(), String> {
     };
     let mut sysctl = Sysctl::default();
     for (k, v) in scenario.global_sysctl.iter().chain(&scenario.sysctl) {
-        sysctl.set(k, v).map_err(|e| format!("{}: {e}", scenario.name))?;
+        sysctl
+            .set(k, v)
+            .map_err(|e| format!("{}: {e}", scenario.name))?;
     }
     let mut ct = Conntrack::new(sysctl);
-    println!("scenario {}: {}", scenario.name, scenario.description.lines().next().unwrap_or(""));
-    println!("nf_conntrack_max={} buckets={}\n", ct.sysctl().max, ct.buckets());
+    println!(
+        "scenario {}: {}",
+        scenario.name,
+        scenario.description.lines().next().unwrap_or("")
+    );
+    println!(
+        "nf_conntrack_max={} buckets={}\n",
+        ct.sysctl().max,
+        ct.buckets()
+    );
     let mut now = Instant::ZERO;
     for p in &scenario.packets {
         now = Instant::from_secs_f64(p.time);

@@ -8,7 +8,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "ctguard", version, about = "A userspace nf_conntrack: see what the kernel's connection tracker does with your traffic.")]
+#[command(
+    name = "ctguard",
+    version,
+    about = "A userspace nf_conntrack: see what the kernel's connection tracker does with your traffic."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -32,7 +36,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command.unwrap_or(Command::Demo { scenario: None, each: false }) {
+    let result = match cli.command.unwrap_or(Command::Demo {
+        scenario: None,
+        each: false,
+    }) {
         Command::Demo { scenario, each } => demo::run(scenario.as_deref(), each),
         Command::Sysctl => {
             let s = ctguard_conntrack::Sysctl::default();

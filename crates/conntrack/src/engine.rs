@@ -87,15 +87,33 @@ pub struct Outcome {
 
 impl Outcome {
     fn state(ctstate: CtState, dir: Option<Dir>, conn: Option<ConnId>) -> Self {
-        Outcome { verdict: Verdict::Accept, ctstate: Some(ctstate), dir, conn, reason: None }
+        Outcome {
+            verdict: Verdict::Accept,
+            ctstate: Some(ctstate),
+            dir,
+            conn,
+            reason: None,
+        }
     }
 
     fn invalid(reason: Reason) -> Self {
-        Outcome { verdict: Verdict::Accept, ctstate: Some(CtState::Invalid), dir: None, conn: None, reason: Some(reason) }
+        Outcome {
+            verdict: Verdict::Accept,
+            ctstate: Some(CtState::Invalid),
+            dir: None,
+            conn: None,
+            reason: Some(reason),
+        }
     }
 
     fn dropped(reason: Reason) -> Self {
-        Outcome { verdict: Verdict::Drop, ctstate: None, dir: None, conn: None, reason: Some(reason) }
+        Outcome {
+            verdict: Verdict::Drop,
+            ctstate: None,
+            dir: None,
+            conn: None,
+            reason: Some(reason),
+        }
     }
 }
 
@@ -117,15 +135,27 @@ pub struct Conntrack {
     malformed: Vec<(&'static str, u64)>,
 }
 
-fn push_destroyed(events: &mut VecDeque<Event>, record: bool, conn: Conn, reason: DestroyReason, at: Instant) {
+fn push_destroyed(
+    events: &mut VecDeque<Event>,
+    record: bool,
+    conn: Conn,
+    reason: DestroyReason,
+    at: Instant,
+) {
     if record {
-        events.push_back(Event::Destroyed { conn: Box::new(conn), reason, at });
+        events.push_back(Event::Destroyed { conn, reason, at });
     }
 }
 
 /// The reply tuple of a connection whose first packet had tuple `t`.
 fn invert(t: &Tuple) -> Option<Tuple> {
-    let mut r = Tuple { src: t.dst, dst: t.src, sport: t.dport, dport: t.sport, ..*t };
+    let mut r = Tuple {
+        src: t.dst,
+        dst: t.src,
+        sport: t.dport,
+        dport: t.sport,
+        ..*t
+    };
     if matches!(t.proto, 1 | 58) {
         let ty = icmp::inverse_type(t.proto == 58, t.icmp_type())?;
         r.sport = t.sport;
@@ -137,7 +167,7 @@ fn invert(t: &Tuple) -> Option<Tuple> {
 /// A new connection's entry before it is confirmed into the table.
 enum Target {
     Existing(ConnId),
-    Pending(Box<Conn>),
+    Pending(Conn),
 }
 
 impl Conntrack {
@@ -218,7 +248,10 @@ impl Conntrack {
     /// Runs the collector and reassembly expiry due by `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         let (events, record) = (&mut self.events, self.record_events);
-        self.gc.run_due(&mut self.table, &self.sysctl, now, &mut |c, r, at| push_destroyed(events, record, c, r, at));
+        self.gc
+            .run_due(&mut self.table, &self.sysctl, now, &mut |c, r, at| {
+                push_destroyed(events, record, c, r, at)
+            });
         self.defrag.expire(now, &self.sysctl);
     }
 
@@ -253,7 +286,13 @@ impl Conntrack {
             return self.track(ip, now);
         }
         match self.defrag.push(ip, now, &self.sysctl) {
-            Reassembly::Held => Outcome { verdict: Verdict::Held, ctstate: None, dir: None, conn: None, reason: None },
+            Reassembly::Held => Outcome {
+                verdict: Verdict::Held,
+                ctstate: None,
+                dir: None,
+                conn: None,
+                reason: None,
+            },
             Reassembly::Dropped(why) => Outcome::dropped(Reason::Fragment(why)),
             Reassembly::Complete(whole) => match intake::parse_reassembled(&whole) {
                 Ok(ip) => self.track(&ip, now),
@@ -269,7 +308,13 @@ impl Conntrack {
     fn log_invalid(&mut self, proto: u8, reason: &dyn core::fmt::Display, now: Instant) {
         let level = self.sysctl.log_invalid;
         if level == 255 || (level != 0 && level == proto) {
-            self.log(LogLine::Invalid { proto, reason: reason.to_string() }, now);
+            self.log(
+                LogLine::Invalid {
+                    proto,
+                    reason: reason.to_string(),
+                },
+                now,
+            );
         }
     }
 
@@ -324,12 +369,21 @@ impl Conntrack {
                 _ => return self.invalid(ip.proto, Reason::NoTuple, now),
             },
         };
-        let tuple = Tuple { src: ip.src, dst: ip.dst, sport, dport, proto: ip.proto, l3: ip.l3 };
+        let tuple = Tuple {
+            src: ip.src,
+            dst: ip.dst,
+            sport,
+            dport,
+            proto: ip.proto,
+            l3: ip.l3,
+        };
         let len = ip.packet.len() as u64;
         // A reopened TCP tuple goes round once more, as the kernel's NF_REPEAT does.
         for _ in 0..2 {
             let (events, record) = (&mut self.events, self.record_events);
-            let found = self.table.find(&tuple, 0, now, &mut |c| push_destroyed(events, record, c, DestroyReason::Expired, now));
+            let found = self.table.find(&tuple, 0, now, &mut |c| {
+                push_destroyed(events, record, c, DestroyReason::Expired, now)
+            });
             let (target, dir) = match found {
                 Some((id, dir)) => (Target::Existing(id), dir),
                 None => {
@@ -341,13 +395,23 @@ impl Conntrack {
                     }
                     let proto = match ip.proto {
                         6 => ProtoState::Generic, // replaced once the TCP tracker accepts the segment
-                        17 | 136 => ProtoState::Udp { stream_after: now + udp::STREAM_AFTER },
+                        17 | 136 => ProtoState::Udp {
+                            stream_after: now + udp::STREAM_AFTER,
+                        },
                         1 | 58 => ProtoState::Icmp,
                         47 => ProtoState::Gre(gre::GreTimeouts::new(&self.sysctl)),
                         _ => ProtoState::Generic,
                     };
-                    let conn = Conn { tuple: [tuple, reply], status: Status::default(), expires: now, mark: 0, zone: 0, proto, acct: Default::default() };
-                    (Target::Pending(Box::new(conn)), Dir::Original)
+                    let conn = Conn {
+                        tuple: [tuple, reply],
+                        status: Status::default(),
+                        expires: now,
+                        mark: 0,
+                        zone: 0,
+                        proto,
+                        acct: Default::default(),
+                    };
+                    (Target::Pending(conn), Dir::Original)
                 }
             };
             match self.handle(target, dir, &l4, ip.proto, len, now) {
@@ -366,11 +430,14 @@ impl Conntrack {
         }
         let hash = self.table.hash(tuple, 0);
         let (events, record) = (&mut self.events, self.record_events);
-        let mut victims = Vec::new();
-        let drops = self.table.early_drop(hash, now, &mut |c| push_destroyed(events, record, c, DestroyReason::Expired, now), &mut |c| victims.push(c));
-        for c in victims {
-            push_destroyed(&mut self.events, self.record_events, c, DestroyReason::EarlyDrop, now);
-        }
+        let drops = self.table.early_drop(hash, now, &mut |c, victim| {
+            let why = if victim {
+                DestroyReason::EarlyDrop
+            } else {
+                DestroyReason::Expired
+            };
+            push_destroyed(events, record, c, why, now)
+        });
         if drops > 0 {
             self.stats.early_drop += u64::from(drops);
             return Ok(());
@@ -387,7 +454,15 @@ impl Conntrack {
         Err(Outcome::dropped(Reason::TableFull))
     }
 
-    fn handle(&mut self, target: Target, dir: Dir, l4: &Result<L4<'_>, L4Invalid>, proto: u8, len: u64, now: Instant) -> Handled {
+    fn handle(
+        &mut self,
+        target: Target,
+        dir: Dir,
+        l4: &Result<L4<'_>, L4Invalid>,
+        proto: u8,
+        len: u64,
+        now: Instant,
+    ) -> Handled {
         let mut target = target;
         let conn: &mut Conn = match &mut target {
             Target::Existing(id) => self.table.get_mut(*id).expect("found entries are live"),
@@ -395,7 +470,11 @@ impl Conntrack {
         };
         let confirmed = matches!(target_kind(&conn.status), Kind::Confirmed);
         let seen_reply = conn.status.has(Status::SEEN_REPLY);
-        let ctstate = if dir == Dir::Reply || seen_reply { CtState::Established } else { CtState::New };
+        let ctstate = if dir == Dir::Reply || seen_reply {
+            CtState::Established
+        } else {
+            CtState::New
+        };
         let sysctl = &self.sysctl;
         let mut note_line: Option<String> = None;
         let update = match l4 {
@@ -410,7 +489,11 @@ impl Conntrack {
                             Err(e) => return self.finish_invalid(proto, Reason::Tcp(e), now),
                         }
                     }
-                    let ctx = TcpContext { seen_reply, assured: conn.status.has(Status::ASSURED), confirmed };
+                    let ctx = TcpContext {
+                        seen_reply,
+                        assured: conn.status.has(Status::ASSURED),
+                        confirmed,
+                    };
                     let ProtoState::Tcp(t) = &mut conn.proto else {
                         unreachable!("TCP entries carry TCP state")
                     };
@@ -426,7 +509,9 @@ impl Conntrack {
                         note_line = Some(lower.message(crate::gc::HZ as u32));
                     }
                     match report.verdict {
-                        TcpVerdict::Accept { timeout, assure } => Update::Refresh { timeout, assure },
+                        TcpVerdict::Accept { timeout, assure } => {
+                            Update::Refresh { timeout, assure }
+                        }
                         TcpVerdict::Ignore => Update::Ignore,
                         TcpVerdict::Invalid(e) => Update::Invalid(Reason::Tcp(e)),
                         TcpVerdict::AcceptAndKill => Update::Kill,
@@ -439,14 +524,26 @@ impl Conntrack {
                     ProtoState::Udp { stream_after } => stream_after,
                     _ => now,
                 };
-                let u = udp::packet(stream_after, seen_reply, conn.status.has(Status::NAT_CLASH), now, sysctl);
-                Update::Refresh { timeout: u.timeout, assure: u.assure }
+                let u = udp::packet(
+                    stream_after,
+                    seen_reply,
+                    conn.status.has(Status::NAT_CLASH),
+                    now,
+                    sysctl,
+                );
+                Update::Refresh {
+                    timeout: u.timeout,
+                    assure: u.assure,
+                }
             }
             Ok(L4::Icmp(m)) => {
                 if !icmp::valid_new(m.v6, conn.original().icmp_type()) {
                     Update::Invalid(Reason::IcmpNotNew)
                 } else {
-                    Update::Refresh { timeout: icmp::timeout(m.v6, sysctl), assure: false }
+                    Update::Refresh {
+                        timeout: icmp::timeout(m.v6, sysctl),
+                        assure: false,
+                    }
                 }
             }
             Ok(L4::Other) => match conn.proto {
@@ -454,7 +551,10 @@ impl Conntrack {
                     timeout: g.timeout(seen_reply),
                     assure: seen_reply && !conn.status.has(Status::NAT_CLASH),
                 },
-                _ => Update::Refresh { timeout: generic::timeout(sysctl), assure: false },
+                _ => Update::Refresh {
+                    timeout: generic::timeout(sysctl),
+                    assure: false,
+                },
             },
         };
         if let Some(line) = note_line {
@@ -474,7 +574,13 @@ impl Conntrack {
             Update::Reopen => {
                 if let Target::Existing(id) = target {
                     let c = self.table.remove(id);
-                    push_destroyed(&mut self.events, self.record_events, c, DestroyReason::Reopened, now);
+                    push_destroyed(
+                        &mut self.events,
+                        self.record_events,
+                        c,
+                        DestroyReason::Reopened,
+                        now,
+                    );
                 }
                 return Handled::Repeat;
             }
@@ -482,7 +588,13 @@ impl Conntrack {
                 acct(conn);
                 if let Target::Existing(id) = target {
                     let c = self.table.remove(id);
-                    push_destroyed(&mut self.events, self.record_events, c, DestroyReason::Killed, now);
+                    push_destroyed(
+                        &mut self.events,
+                        self.record_events,
+                        c,
+                        DestroyReason::Killed,
+                        now,
+                    );
                 }
                 return Handled::Done(Outcome::state(ctstate, Some(dir), None));
             }
@@ -503,7 +615,7 @@ impl Conntrack {
         let id = match target {
             Target::Existing(id) => id,
             Target::Pending(c) => {
-                let id = self.table.insert(*c);
+                let id = self.table.insert(c);
                 if self.record_events {
                     self.events.push_back(Event::New { id, at: now });
                 }
@@ -521,14 +633,28 @@ impl Conntrack {
         let Some(q) = m.quoted.and_then(|b| intake::parse_quoted_as(ip.l3, b)) else {
             return self.icmp_failed(ip.proto, Reason::IcmpNoMatch, now);
         };
-        let quoted = Tuple { src: q.src, dst: q.dst, sport: q.sport, dport: q.dport, proto: q.proto, l3: q.l3 };
+        let quoted = Tuple {
+            src: q.src,
+            dst: q.dst,
+            sport: q.sport,
+            dport: q.dport,
+            proto: q.proto,
+            l3: q.l3,
+        };
         let Some(inner) = invert(&quoted) else {
             return self.icmp_failed(ip.proto, Reason::IcmpNoMatch, now);
         };
         let (events, record) = (&mut self.events, self.record_events);
-        let found = self.table.find(&inner, 0, now, &mut |c| push_destroyed(events, record, c, DestroyReason::Expired, now));
+        let found = self.table.find(&inner, 0, now, &mut |c| {
+            push_destroyed(events, record, c, DestroyReason::Expired, now)
+        });
         match found {
-            Some((id, dir)) if self.table.get(id).is_some_and(|c| c.tuple[dir.index()].dst == ip.dst) => {
+            Some((id, dir))
+                if self
+                    .table
+                    .get(id)
+                    .is_some_and(|c| c.tuple[dir.index()].dst == ip.dst) =>
+            {
                 Outcome::state(CtState::Related, Some(dir), Some(id))
             }
             _ => self.icmp_failed(ip.proto, Reason::IcmpNoMatch, now),
@@ -543,7 +669,13 @@ impl Conntrack {
             let expired = self.table.get(id).is_some_and(|c| c.is_expired(now));
             if expired {
                 let c = self.table.remove(id);
-                push_destroyed(&mut self.events, self.record_events, c, DestroyReason::Expired, now);
+                push_destroyed(
+                    &mut self.events,
+                    self.record_events,
+                    c,
+                    DestroyReason::Expired,
+                    now,
+                );
                 continue;
             }
             if let Some(c) = self.table.get(id) {
@@ -557,14 +689,23 @@ impl Conntrack {
 
     /// Every entry, in no particular order.
     pub fn conns(&self) -> impl Iterator<Item = (ConnId, &Conn)> + '_ {
-        self.table.ids_in_proc_order().into_iter().filter_map(|id| self.table.get(id).map(|c| (id, c)))
+        self.table
+            .ids_in_proc_order()
+            .into_iter()
+            .filter_map(|id| self.table.get(id).map(|c| (id, c)))
     }
 
     /// Empties the table (`conntrack -F`).
     pub fn flush(&mut self, now: Instant) {
         for id in self.table.ids_in_proc_order() {
             let c = self.table.remove(id);
-            push_destroyed(&mut self.events, self.record_events, c, DestroyReason::Flushed, now);
+            push_destroyed(
+                &mut self.events,
+                self.record_events,
+                c,
+                DestroyReason::Flushed,
+                now,
+            );
         }
     }
 }
@@ -575,11 +716,18 @@ enum Kind {
 }
 
 fn target_kind(s: &Status) -> Kind {
-    if s.has(Status::CONFIRMED) { Kind::Confirmed } else { Kind::Unconfirmed }
+    if s.has(Status::CONFIRMED) {
+        Kind::Confirmed
+    } else {
+        Kind::Unconfirmed
+    }
 }
 
 enum Update {
-    Refresh { timeout: core::time::Duration, assure: bool },
+    Refresh {
+        timeout: core::time::Duration,
+        assure: bool,
+    },
     Ignore,
     Invalid(Reason),
     Kill,

@@ -47,7 +47,9 @@ pub struct Counter {
 pub enum ProtoState {
     Tcp(TcpConn),
     /// UDP and UDP-Lite: when the two-second window for becoming a stream ends.
-    Udp { stream_after: Instant },
+    Udp {
+        stream_after: Instant,
+    },
     Icmp,
     Gre(crate::proto::gre::GreTimeouts),
     Generic,

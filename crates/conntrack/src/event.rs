@@ -38,22 +38,42 @@ pub enum LogLine {
 impl fmt::Display for LogLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LogLine::TableFull { netns: None } => f.write_str("nf_conntrack: table full, dropping packet"),
-            LogLine::TableFull { netns: Some(ino) } => {
-                write!(f, "nf_conntrack: nf_conntrack: table full in netns {ino}, dropping packet")
+            LogLine::TableFull { netns: None } => {
+                f.write_str("nf_conntrack: table full, dropping packet")
             }
-            LogLine::Suppressed { callbacks } => write!(f, "net_ratelimit: {callbacks} callbacks suppressed"),
+            LogLine::TableFull { netns: Some(ino) } => {
+                write!(
+                    f,
+                    "nf_conntrack: nf_conntrack: table full in netns {ino}, dropping packet"
+                )
+            }
+            LogLine::Suppressed { callbacks } => {
+                write!(f, "net_ratelimit: {callbacks} callbacks suppressed")
+            }
             LogLine::Invalid { proto, reason } => write!(f, "nf_ct_proto_{proto}: {reason}"),
         }
     }
 }
 
 /// Something the caller may want to know, drained with [`crate::Conntrack::poll_event`].
+/// The queue grows until drained, so callers drain it after each packet.
 #[derive(Clone, Debug)]
+// The entry travels inline: boxing it would allocate once per destroyed connection.
+#[allow(clippy::large_enum_variant)]
 pub enum Event {
-    New { id: ConnId, at: Instant },
-    Destroyed { conn: Box<Conn>, reason: DestroyReason, at: Instant },
-    Log { line: LogLine, at: Instant },
+    New {
+        id: ConnId,
+        at: Instant,
+    },
+    Destroyed {
+        conn: Conn,
+        reason: DestroyReason,
+        at: Instant,
+    },
+    Log {
+        line: LogLine,
+        at: Instant,
+    },
 }
 
 /// The kernel's `net_ratelimit()`: at most 10 messages per 5 s, then a count of the rest.
@@ -106,6 +126,9 @@ mod tests {
 
     #[test]
     fn table_full_text() {
-        assert_eq!(LogLine::TableFull { netns: None }.to_string(), "nf_conntrack: table full, dropping packet");
+        assert_eq!(
+            LogLine::TableFull { netns: None }.to_string(),
+            "nf_conntrack: table full, dropping packet"
+        );
     }
 }

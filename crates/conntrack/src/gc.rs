@@ -44,7 +44,13 @@ fn can_early_drop(c: &Conn) -> bool {
 
 impl Gc {
     /// Runs every collector pass due by `now`.
-    pub fn run_due(&mut self, table: &mut Table, sysctl: &Sysctl, now: Instant, destroyed: &mut impl FnMut(Conn, DestroyReason, Instant)) {
+    pub fn run_due(
+        &mut self,
+        table: &mut Table,
+        sysctl: &Sysctl,
+        now: Instant,
+        destroyed: &mut impl FnMut(Conn, DestroyReason, Instant),
+    ) {
         let Some(mut at) = self.next_run else {
             self.next_run = Some(now + core::time::Duration::from_secs(60));
             return;
@@ -58,7 +64,13 @@ impl Gc {
     }
 
     /// One run of the worker at time `at`; returns the delay to the next run, in jiffies.
-    fn pass(&mut self, table: &mut Table, sysctl: &Sysctl, at: Instant, destroyed: &mut impl FnMut(Conn, DestroyReason, Instant)) -> i64 {
+    fn pass(
+        &mut self,
+        table: &mut Table,
+        sysctl: &Sysctl,
+        at: Instant,
+        destroyed: &mut impl FnMut(Conn, DestroyReason, Instant),
+    ) -> i64 {
         let max95 = if self.early_drop { sysctl.max95() } else { 0 };
         if self.next_bucket == 0 {
             self.avg_timeout = INTERVAL_MAX;
@@ -87,7 +99,8 @@ impl Gc {
                     expired += 1;
                     continue;
                 }
-                let left = jiffies(at.until(c.expires).as_nanos() as u64).clamp(INTERVAL_MIN, INTERVAL_CLAMP);
+                let left = jiffies(at.until(c.expires).as_nanos() as u64)
+                    .clamp(INTERVAL_MIN, INTERVAL_CLAMP);
                 count += 1;
                 next_run += (left - next_run) / count;
                 if max95 == 0 || table.len() < max95 {
@@ -117,13 +130,34 @@ mod tests {
     fn conn(i: u32, assured: bool, expires_s: f64) -> Conn {
         let mut src = [0u8; 16];
         src[..4].copy_from_slice(&i.to_be_bytes());
-        let o = Tuple { src, dst: [9; 16], sport: 1, dport: 2, proto: 17, l3: L3::V4 };
-        let r = Tuple { src: o.dst, dst: o.src, sport: 2, dport: 1, ..o };
+        let o = Tuple {
+            src,
+            dst: [9; 16],
+            sport: 1,
+            dport: 2,
+            proto: 17,
+            l3: L3::V4,
+        };
+        let r = Tuple {
+            src: o.dst,
+            dst: o.src,
+            sport: 2,
+            dport: 1,
+            ..o
+        };
         let mut status = Status::default();
         if assured {
             status.set(Status::ASSURED);
         }
-        Conn { tuple: [o, r], status, expires: Instant::from_secs_f64(expires_s), mark: 0, zone: 0, proto: ProtoState::Generic, acct: Default::default() }
+        Conn {
+            tuple: [o, r],
+            status,
+            expires: Instant::from_secs_f64(expires_s),
+            mark: 0,
+            zone: 0,
+            proto: ProtoState::Generic,
+            acct: Default::default(),
+        }
     }
 
     fn run(gc: &mut Gc, t: &mut Table, s: &Sysctl, at: f64) -> Vec<DestroyReason> {
@@ -143,7 +177,10 @@ mod tests {
         }
         assert!(run(&mut gc, &mut t, &s, 59.0).is_empty());
         assert_eq!(t.len(), 10, "expired at 5 s but not reaped yet");
-        assert_eq!(run(&mut gc, &mut t, &s, 60.0), vec![DestroyReason::Expired; 10]);
+        assert_eq!(
+            run(&mut gc, &mut t, &s, 60.0),
+            vec![DestroyReason::Expired; 10]
+        );
         assert_eq!(t.len(), 0);
         // An empty table keeps the initial bias: next run about 60 s later.
         let next = gc.next_run.unwrap().as_secs_f64();
@@ -169,14 +206,20 @@ mod tests {
 
     #[test]
     fn evicts_unassured_above_95_percent_only_after_a_table_full_drop() {
-        let s = Sysctl { max: 200, ..Sysctl::default() }; // max95 = 190
+        let s = Sysctl {
+            max: 200,
+            ..Sysctl::default()
+        }; // max95 = 190
         let mut t = Table::new(s.buckets, 1);
         let mut gc = Gc::default();
         run(&mut gc, &mut t, &s, 0.0);
         for i in 0..200 {
             t.insert(conn(i, i < 100, 1000.0));
         }
-        assert!(run(&mut gc, &mut t, &s, 60.0).is_empty(), "no table-full drop yet");
+        assert!(
+            run(&mut gc, &mut t, &s, 60.0).is_empty(),
+            "no table-full drop yet"
+        );
         gc.early_drop = true;
         let next = gc.next_run.unwrap().as_secs_f64();
         let evicted = run(&mut gc, &mut t, &s, next);
@@ -189,10 +232,16 @@ mod tests {
 
     #[test]
     fn max_below_100_disables_eviction() {
-        let s = Sysctl { max: 64, ..Sysctl::default() };
+        let s = Sysctl {
+            max: 64,
+            ..Sysctl::default()
+        };
         assert_eq!(s.max95(), 0);
         let mut t = Table::new(s.buckets, 1);
-        let mut gc = Gc { early_drop: true, ..Gc::default() };
+        let mut gc = Gc {
+            early_drop: true,
+            ..Gc::default()
+        };
         run(&mut gc, &mut t, &s, 0.0);
         for i in 0..64 {
             t.insert(conn(i, false, 1000.0));

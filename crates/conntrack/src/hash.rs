@@ -23,7 +23,13 @@ pub fn tuple_hash(seed: u64, t: &Tuple, zone: u16) -> u32 {
     h = mix(h, w(&t.src, 8));
     h = mix(h, w(&t.dst, 0));
     h = mix(h, w(&t.dst, 8));
-    h = mix(h, u64::from(t.sport) | u64::from(t.dport) << 16 | u64::from(t.proto) << 32 | u64::from(zone) << 40);
+    h = mix(
+        h,
+        u64::from(t.sport)
+            | u64::from(t.dport) << 16
+            | u64::from(t.proto) << 32
+            | u64::from(zone) << 40,
+    );
     let h = h.wrapping_mul(K);
     (h >> 32) as u32
 }
@@ -40,7 +46,14 @@ mod tests {
     use crate::tuple::L3;
 
     fn t(sport: u16) -> Tuple {
-        Tuple { src: [1; 16], dst: [2; 16], sport, dport: 80, proto: 6, l3: L3::V6 }
+        Tuple {
+            src: [1; 16],
+            dst: [2; 16],
+            sport,
+            dport: 80,
+            proto: 6,
+            l3: L3::V6,
+        }
     }
 
     #[test]

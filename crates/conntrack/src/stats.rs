@@ -75,7 +75,12 @@ mod tests {
 
     #[test]
     fn line_matches_conntrack_tools_layout() {
-        let s = Stats { invalid: 3, drop: 439, early_drop: 2, ..Stats::default() };
+        let s = Stats {
+            invalid: 3,
+            drop: 439,
+            early_drop: 2,
+            ..Stats::default()
+        };
         // As conntrack v1.4.7 prints it: "cpu=%-4u\t" then "key=value " pairs.
         assert_eq!(
             s.conntrack_s_line(0),

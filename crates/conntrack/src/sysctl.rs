@@ -105,8 +105,15 @@ pub enum SysctlError {
 impl fmt::Display for SysctlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SysctlError::UnknownKey(k) => write!(f, "cannot stat /proc/sys/{}: No such file or directory", k.replace('.', "/")),
-            SysctlError::BadValue { key, value } => write!(f, "setting key \"{key}\": Invalid argument (value {value:?})"),
+            SysctlError::UnknownKey(k) => write!(
+                f,
+                "cannot stat /proc/sys/{}: No such file or directory",
+                k.replace('.', "/")
+            ),
+            SysctlError::BadValue { key, value } => write!(
+                f,
+                "setting key \"{key}\": Invalid argument (value {value:?})"
+            ),
         }
     }
 }
@@ -187,7 +194,10 @@ impl Sysctl {
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), SysctlError> {
         let key = normalize_key(key);
         let value_t = value.trim();
-        let bad = || SysctlError::BadValue { key: key.clone(), value: value.to_string() };
+        let bad = || SysctlError::BadValue {
+            key: key.clone(),
+            value: value.to_string(),
+        };
         match slot(self, &key).ok_or_else(|| SysctlError::UnknownKey(key.clone()))? {
             Slot::U32(f) => *f = value_t.parse().map_err(|_| bad())?,
             Slot::U8(f) => *f = value_t.parse().map_err(|_| bad())?,
@@ -226,9 +236,19 @@ mod tests {
     #[test]
     fn defaults_match_kernel() {
         let s = Sysctl::default();
-        assert_eq!(s.get("net.netfilter.nf_conntrack_tcp_timeout_established").as_deref(), Some("432000"));
-        assert_eq!(s.get("net/netfilter/nf_conntrack_tcp_loose").as_deref(), Some("1"));
-        assert_eq!(s.get("net.netfilter.nf_conntrack_max").as_deref(), Some("262144"));
+        assert_eq!(
+            s.get("net.netfilter.nf_conntrack_tcp_timeout_established")
+                .as_deref(),
+            Some("432000")
+        );
+        assert_eq!(
+            s.get("net/netfilter/nf_conntrack_tcp_loose").as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            s.get("net.netfilter.nf_conntrack_max").as_deref(),
+            Some("262144")
+        );
         assert_eq!(KEYS.len(), 32);
     }
 
@@ -238,9 +258,16 @@ mod tests {
         s.set("net/netfilter/nf_conntrack_max", " 64 ").unwrap();
         assert_eq!(s.max, 64);
         assert_eq!(s.max95(), 0);
-        assert!(matches!(s.set("net.netfilter.nf_conntrack_acct", "2"), Err(SysctlError::BadValue { .. })));
-        assert!(matches!(s.set("net.netfilter.nope", "1"), Err(SysctlError::UnknownKey(_))));
-        s.set("net.netfilter.nf_conntrack_udp_timeout", "5").unwrap();
+        assert!(matches!(
+            s.set("net.netfilter.nf_conntrack_acct", "2"),
+            Err(SysctlError::BadValue { .. })
+        ));
+        assert!(matches!(
+            s.set("net.netfilter.nope", "1"),
+            Err(SysctlError::UnknownKey(_))
+        ));
+        s.set("net.netfilter.nf_conntrack_udp_timeout", "5")
+            .unwrap();
         assert_eq!(s.timeouts.udp, 5);
     }
 }

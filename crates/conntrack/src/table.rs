@@ -40,12 +40,22 @@ fn node(id: u32, dir: Dir) -> u32 {
 
 #[inline]
 fn node_dir(n: u32) -> Dir {
-    if n & 1 == 0 { Dir::Original } else { Dir::Reply }
+    if n & 1 == 0 {
+        Dir::Original
+    } else {
+        Dir::Reply
+    }
 }
 
 impl Table {
     pub fn new(buckets: u32, seed: u64) -> Self {
-        Table { seed, heads: vec![NIL; round_buckets(buckets) as usize], slots: Vec::new(), free: Vec::new(), len: 0 }
+        Table {
+            seed,
+            heads: vec![NIL; round_buckets(buckets) as usize],
+            slots: Vec::new(),
+            free: Vec::new(),
+            len: 0,
+        }
     }
 
     pub fn len(&self) -> u32 {
@@ -70,11 +80,16 @@ impl Table {
     }
 
     pub fn get_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
-        self.slots.get_mut(id.0 as usize)?.as_mut().map(|s| &mut s.conn)
+        self.slots
+            .get_mut(id.0 as usize)?
+            .as_mut()
+            .map(|s| &mut s.conn)
     }
 
     fn slot(&self, n: u32) -> &Slot {
-        self.slots[(n >> 1) as usize].as_ref().expect("linked node points at a live slot")
+        self.slots[(n >> 1) as usize]
+            .as_ref()
+            .expect("linked node points at a live slot")
     }
 
     fn next_of(&self, n: u32) -> u32 {
@@ -82,7 +97,13 @@ impl Table {
     }
 
     /// Looks a tuple up, reaping expired entries met on the chain as the kernel's lookup does.
-    pub fn find(&mut self, t: &Tuple, zone: u16, now: Instant, reaped: &mut impl FnMut(Conn)) -> Option<(ConnId, Dir)> {
+    pub fn find(
+        &mut self,
+        t: &Tuple,
+        zone: u16,
+        now: Instant,
+        reaped: &mut impl FnMut(Conn),
+    ) -> Option<(ConnId, Dir)> {
         let b = self.bucket(self.hash(t, zone));
         'restart: loop {
             let mut n = self.heads[b as usize];
@@ -160,8 +181,14 @@ impl Table {
 
     /// The kernel's early drop: from the new tuple's bucket, walk up to [`EVICTION_RANGE`]
     /// buckets; in the first that holds any unassured entry, delete every unassured entry.
-    /// Expired entries met on the way are reaped but do not count. Returns the victims.
-    pub fn early_drop(&mut self, hash: u32, now: Instant, reaped: &mut impl FnMut(Conn), dropped: &mut impl FnMut(Conn)) -> u32 {
+    /// Expired entries met on the way are reaped but do not count. `gone` receives each
+    /// removed entry and whether it was a victim (true) or merely expired. Returns the victims.
+    pub fn early_drop(
+        &mut self,
+        hash: u32,
+        now: Instant,
+        gone: &mut impl FnMut(Conn, bool),
+    ) -> u32 {
         let n_buckets = self.buckets();
         let mut b = self.bucket(hash);
         for _ in 0..EVICTION_RANGE {
@@ -171,11 +198,11 @@ impl Table {
                 while n != NIL {
                     let s = self.slot(n);
                     if s.conn.is_expired(now) {
-                        reaped(self.remove(ConnId(n >> 1)));
+                        gone(self.remove(ConnId(n >> 1)), false);
                         continue 'restart;
                     }
                     if !s.conn.status.has(Status::ASSURED) && !s.conn.status.has(Status::DYING) {
-                        dropped(self.remove(ConnId(n >> 1)));
+                        gone(self.remove(ConnId(n >> 1)), true);
                         drops += 1;
                         continue 'restart;
                     }
@@ -227,7 +254,11 @@ impl Table {
 
     /// Rebuilds the buckets at a new size (the kernel's hash resize).
     pub fn resize(&mut self, buckets: u32) {
-        let entries: Vec<Conn> = self.ids_in_proc_order().into_iter().map(|id| self.remove(id)).collect();
+        let entries: Vec<Conn> = self
+            .ids_in_proc_order()
+            .into_iter()
+            .map(|id| self.remove(id))
+            .collect();
         self.heads = vec![NIL; round_buckets(buckets) as usize];
         self.slots.clear();
         self.free.clear();
@@ -244,13 +275,34 @@ mod tests {
     use crate::tuple::L3;
 
     fn conn(sport: u16, assured: bool, expires: u64) -> Conn {
-        let o = Tuple { src: [10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dst: [10, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], sport, dport: 80, proto: 17, l3: L3::V4 };
-        let r = Tuple { src: o.dst, dst: o.src, sport: o.dport, dport: o.sport, ..o };
+        let o = Tuple {
+            src: [10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            dst: [10, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            sport,
+            dport: 80,
+            proto: 17,
+            l3: L3::V4,
+        };
+        let r = Tuple {
+            src: o.dst,
+            dst: o.src,
+            sport: o.dport,
+            dport: o.sport,
+            ..o
+        };
         let mut status = Status::default();
         if assured {
             status.set(Status::ASSURED);
         }
-        Conn { tuple: [o, r], status, expires: Instant::from_nanos(expires), mark: 0, zone: 0, proto: ProtoState::Generic, acct: Default::default() }
+        Conn {
+            tuple: [o, r],
+            status,
+            expires: Instant::from_nanos(expires),
+            mark: 0,
+            zone: 0,
+            proto: ProtoState::Generic,
+            acct: Default::default(),
+        }
     }
 
     #[test]
@@ -260,9 +312,19 @@ mod tests {
         let (o, r) = (c.tuple[0], c.tuple[1]);
         let id = t.insert(c);
         let mut none = |_c: Conn| panic!("nothing expired");
-        assert_eq!(t.find(&o, 0, Instant::ZERO, &mut none), Some((id, Dir::Original)));
-        assert_eq!(t.find(&r, 0, Instant::ZERO, &mut none), Some((id, Dir::Reply)));
-        assert_eq!(t.find(&o, 1, Instant::ZERO, &mut none), None, "zones separate");
+        assert_eq!(
+            t.find(&o, 0, Instant::ZERO, &mut none),
+            Some((id, Dir::Original))
+        );
+        assert_eq!(
+            t.find(&r, 0, Instant::ZERO, &mut none),
+            Some((id, Dir::Reply))
+        );
+        assert_eq!(
+            t.find(&o, 1, Instant::ZERO, &mut none),
+            None,
+            "zones separate"
+        );
         t.remove(id);
         assert_eq!(t.len(), 0);
         assert_eq!(t.find(&o, 0, Instant::ZERO, &mut none), None);
@@ -280,7 +342,10 @@ mod tests {
         }
         let probe = conn(9999, false, 0).tuple[0];
         let mut reaped = 0;
-        assert!(t1.find(&probe, 0, Instant::from_nanos(10), &mut |_| reaped += 1).is_none());
+        assert!(
+            t1.find(&probe, 0, Instant::from_nanos(10), &mut |_| reaped += 1)
+                .is_none()
+        );
         assert_eq!(reaped, 5);
         assert_eq!(t1.len(), 5);
         t.insert(conn(1, false, 1));
@@ -295,10 +360,13 @@ mod tests {
         t.insert(conn(2, false, 100));
         t.insert(conn(3, false, 100));
         let mut victims = 0;
-        let drops = t.early_drop(0, Instant::ZERO, &mut |_| panic!("none expired"), &mut |_| victims += 1);
+        let drops = t.early_drop(0, Instant::ZERO, &mut |_, victim| {
+            assert!(victim, "none expired");
+            victims += 1
+        });
         assert_eq!((drops, victims, t.len()), (2, 2, 1));
         // Only assured entries left: nothing to drop.
-        assert_eq!(t.early_drop(0, Instant::ZERO, &mut |_| (), &mut |_| ()), 0);
+        assert_eq!(t.early_drop(0, Instant::ZERO, &mut |_, _| ()), 0);
     }
 
     #[test]

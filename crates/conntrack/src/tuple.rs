@@ -101,6 +101,14 @@ pub fn addr_bytes(ip: IpAddr) -> [u8; 16] {
 
 impl fmt::Debug for Tuple {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} -> {} {}/{}", self.proto, self.src_ip(), self.dst_ip(), self.sport, self.dport)
+        write!(
+            f,
+            "{} {} -> {} {}/{}",
+            self.proto,
+            self.src_ip(),
+            self.dst_ip(),
+            self.sport,
+            self.dport
+        )
     }
 }

@@ -34,9 +34,17 @@ impl Mismatch {
 
 /// A /proc line without `use=`, and its timeout field (the fifth word for every protocol).
 fn split_proc(line: &str) -> (String, i64) {
-    let words: Vec<&str> = line.split_whitespace().filter(|w| !w.starts_with("use=")).collect();
+    let words: Vec<&str> = line
+        .split_whitespace()
+        .filter(|w| !w.starts_with("use="))
+        .collect();
     let timeout = words.get(4).and_then(|w| w.parse().ok()).unwrap_or(-1);
-    let rest: Vec<&str> = words.iter().enumerate().filter(|(i, _)| *i != 4).map(|(_, w)| *w).collect();
+    let rest: Vec<&str> = words
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 4)
+        .map(|(_, w)| *w)
+        .collect();
     (rest.join(" "), timeout)
 }
 
@@ -45,8 +53,13 @@ fn compare_tables(m: &mut Mismatch, at: usize, kernel: &[String], ours: &[String
     let mut o: Vec<_> = ours.iter().map(|l| split_proc(l)).collect();
     k.sort();
     o.sort();
-    let same = k.len() == o.len() && k.iter().zip(&o).all(|(a, b)| a.0 == b.0 && (a.1 - b.1).abs() <= 1);
-    m.check(same, || format!("packet {at}: table differs\n  kernel: {kernel:#?}\n  ctguard: {ours:#?}"));
+    let same = k.len() == o.len()
+        && k.iter()
+            .zip(&o)
+            .all(|(a, b)| a.0 == b.0 && (a.1 - b.1).abs() <= 1);
+    m.check(same, || {
+        format!("packet {at}: table differs\n  kernel: {kernel:#?}\n  ctguard: {ours:#?}")
+    });
 }
 
 /// The part of a kernel log line ctguard reproduces: up to the packet fields.
@@ -61,8 +74,10 @@ fn log_key(line: &str) -> String {
 /// Replays a scenario; with `per_packet`, compares every packet with the golden. Returns the
 /// mismatches, the final counters, and (accepted, dropped, entries at the end).
 fn run_scenario(name: &str, seed: u64, per_packet: bool) -> (Vec<String>, Stats, [usize; 3]) {
-    let scn = Scenario::load(root().join("scenarios").join(format!("{name}.scn"))).expect("scenario parses");
-    let golden = Golden::load(root().join("goldens").join(format!("{name}.golden"))).expect("golden parses");
+    let scn = Scenario::load(root().join("scenarios").join(format!("{name}.scn")))
+        .expect("scenario parses");
+    let golden =
+        Golden::load(root().join("goldens").join(format!("{name}.golden"))).expect("golden parses");
     let mut sysctl = Sysctl::default();
     for (k, v) in scn.global_sysctl.iter().chain(&scn.sysctl) {
         sysctl.set(k, v).expect("scenario sysctl is known");
@@ -71,7 +86,13 @@ fn run_scenario(name: &str, seed: u64, per_packet: bool) -> (Vec<String>, Stats,
     ct.set_netns(Some(NETNS));
     let mut m = Mismatch(Vec::new());
     let mut tally = [0usize; 3];
-    m.check(golden.packets.len() == scn.packets.len(), || format!("golden has {} packets, scenario {}", golden.packets.len(), scn.packets.len()));
+    m.check(golden.packets.len() == scn.packets.len(), || {
+        format!(
+            "golden has {} packets, scenario {}",
+            golden.packets.len(),
+            scn.packets.len()
+        )
+    });
     for (p, g) in scn.packets.iter().zip(&golden.packets) {
         let now = Instant::from_secs_f64(p.time);
         let out = ct.process(LinkType::Ethernet, &p.frame, now);
@@ -89,10 +110,20 @@ fn run_scenario(name: &str, seed: u64, per_packet: bool) -> (Vec<String>, Stats,
             while ct.poll_event().is_some() {}
             continue;
         }
-        m.check(verdict == g.verdict.as_str(), || format!("packet {} `{}`: verdict {verdict}, kernel {}", p.index, p.text, g.verdict));
+        m.check(verdict == g.verdict.as_str(), || {
+            format!(
+                "packet {} `{}`: verdict {verdict}, kernel {}",
+                p.index, p.text, g.verdict
+            )
+        });
         let ours = out.ctstate.map(|s| s.name());
         let kernel = g.ctstate.map(|s| s.as_str());
-        m.check(ours == kernel, || format!("packet {} `{}`: ctstate {ours:?}, kernel {kernel:?} ({:?})", p.index, p.text, out.reason));
+        m.check(ours == kernel, || {
+            format!(
+                "packet {} `{}`: ctstate {ours:?}, kernel {kernel:?} ({:?})",
+                p.index, p.text, out.reason
+            )
+        });
         let mut logs = Vec::new();
         while let Some(ev) = ct.poll_event() {
             // The recorder leaves out `net_ratelimit: N callbacks suppressed`: that limiter is
@@ -104,7 +135,12 @@ fn run_scenario(name: &str, seed: u64, per_packet: bool) -> (Vec<String>, Stats,
             }
         }
         let kernel_logs: Vec<String> = g.log.iter().map(|l| log_key(l)).collect();
-        m.check(logs == kernel_logs, || format!("packet {} `{}`: log {logs:?}, kernel {kernel_logs:?}", p.index, p.text));
+        m.check(logs == kernel_logs, || {
+            format!(
+                "packet {} `{}`: log {logs:?}, kernel {kernel_logs:?}",
+                p.index, p.text
+            )
+        });
         if let Some(table) = &g.table {
             let ours = ct.proc_lines(Instant::from_secs_f64(p.time + READ_DELAY));
             compare_tables(&mut m, p.index, table, &ours);
@@ -120,7 +156,8 @@ fn stats_map(s: &Stats) -> BTreeMap<&'static str, u64> {
 }
 
 fn check(name: &str) {
-    let golden = Golden::load(root().join("goldens").join(format!("{name}.golden"))).expect("golden parses");
+    let golden =
+        Golden::load(root().join("goldens").join(format!("{name}.golden"))).expect("golden parses");
     if golden.runs.len() > 1 {
         return check_spread(name, &golden);
     }
@@ -134,7 +171,12 @@ fn check(name: &str) {
             }
         }
     }
-    assert!(problems.is_empty(), "{name}: {} mismatches with the kernel:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{name}: {} mismatches with the kernel:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
 
 fn median(mut v: Vec<u64>) -> u64 {
@@ -158,17 +200,30 @@ fn check_spread(name: &str, golden: &Golden) {
         .collect();
     let mut problems = Vec::new();
     let mut within = |what: String, ours: Vec<u64>, kernel: Vec<u64>| {
-        let (lo, hi) = (kernel.iter().min().copied().unwrap_or(0), kernel.iter().max().copied().unwrap_or(0));
+        let (lo, hi) = (
+            kernel.iter().min().copied().unwrap_or(0),
+            kernel.iter().max().copied().unwrap_or(0),
+        );
         let m = median(ours.clone());
         if !(lo..=hi).contains(&m) {
-            problems.push(format!("{what}: ctguard median {m} over {SEEDS} seeds {ours:?}, kernel runs {kernel:?}"));
+            problems.push(format!(
+                "{what}: ctguard median {m} over {SEEDS} seeds {ours:?}, kernel runs {kernel:?}"
+            ));
         }
     };
     for (k, _) in Stats::default().fields() {
         let ours = runs.iter().map(|(s, _)| stats_map(s)[k]).collect();
-        within(format!("conntrack -S {k}"), ours, golden.runs.iter().filter_map(|r| r.stat(k)).collect());
+        within(
+            format!("conntrack -S {k}"),
+            ours,
+            golden.runs.iter().filter_map(|r| r.stat(k)).collect(),
+        );
     }
-    let tallies = [("accepted packets", 0), ("dropped packets", 1), ("entries at the end", 2)];
+    let tallies = [
+        ("accepted packets", 0),
+        ("dropped packets", 1),
+        ("entries at the end", 2),
+    ];
     for (what, i) in tallies {
         let ours = runs.iter().map(|(_, t)| t[i] as u64).collect();
         let kernel = golden
@@ -178,7 +233,12 @@ fn check_spread(name: &str, golden: &Golden) {
             .collect();
         within(what.to_string(), ours, kernel);
     }
-    assert!(problems.is_empty(), "{name}: {} mismatches with the kernel:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{name}: {} mismatches with the kernel:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
 
 macro_rules! goldens {
@@ -238,12 +298,24 @@ goldens! {
 fn every_scenario_has_a_golden_and_a_test() {
     let mut names: Vec<String> = std::fs::read_dir(root().join("scenarios"))
         .expect("scenarios dir")
-        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".scn").map(str::to_string))
+        .filter_map(|e| {
+            e.ok()?
+                .file_name()
+                .to_str()?
+                .strip_suffix(".scn")
+                .map(str::to_string)
+        })
         .collect();
     names.sort();
     for n in &names {
-        assert!(root().join("goldens").join(format!("{n}.golden")).exists(), "{n} has no golden: run conformance/record.sh {n}");
-        assert!(LISTED.contains(&n.as_str()), "{n} is not listed in kernel_goldens.rs");
+        assert!(
+            root().join("goldens").join(format!("{n}.golden")).exists(),
+            "{n} has no golden: run conformance/record.sh {n}"
+        );
+        assert!(
+            LISTED.contains(&n.as_str()),
+            "{n} is not listed in kernel_goldens.rs"
+        );
     }
     assert_eq!(names.len(), LISTED.len(), "a listed scenario has no file");
 }

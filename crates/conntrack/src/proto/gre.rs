@@ -14,12 +14,19 @@ pub struct GreTimeouts {
 
 impl GreTimeouts {
     pub fn new(sysctl: &Sysctl) -> Self {
-        GreTimeouts { unreplied: sysctl.timeouts.gre, stream: sysctl.timeouts.gre_stream }
+        GreTimeouts {
+            unreplied: sysctl.timeouts.gre,
+            stream: sysctl.timeouts.gre_stream,
+        }
     }
 
     /// The refresh for a packet; `seen_reply` is the status bit before it.
     pub fn timeout(self, seen_reply: bool) -> Duration {
-        secs(if seen_reply { self.stream } else { self.unreplied })
+        secs(if seen_reply {
+            self.stream
+        } else {
+            self.unreplied
+        })
     }
 }
 
@@ -27,7 +34,9 @@ impl GreTimeouts {
 /// call id, as the destination key.
 pub fn keys(gre: &[u8]) -> (u16, u16) {
     match gre {
-        [_, flags, _, _, _, _, c0, c1, ..] if flags & 0x07 == 1 => (0, u16::from_be_bytes([*c0, *c1])),
+        [_, flags, _, _, _, _, c0, c1, ..] if flags & 0x07 == 1 => {
+            (0, u16::from_be_bytes([*c0, *c1]))
+        }
         _ => (0, 0),
     }
 }
@@ -38,9 +47,15 @@ mod tests {
 
     #[test]
     fn version_one_keys_on_the_call_id() {
-        assert_eq!(keys(&[0x30, 0x81, 0x88, 0x0b, 0, 0, 0x12, 0x34]), (0, 0x1234));
+        assert_eq!(
+            keys(&[0x30, 0x81, 0x88, 0x0b, 0, 0, 0x12, 0x34]),
+            (0, 0x1234)
+        );
         assert_eq!(keys(&[0, 0, 0x08, 0x00]), (0, 0));
         let t = GreTimeouts::new(&Sysctl::default());
-        assert_eq!((t.timeout(false), t.timeout(true)), (Duration::from_secs(30), Duration::from_secs(180)));
+        assert_eq!(
+            (t.timeout(false), t.timeout(true)),
+            (Duration::from_secs(30), Duration::from_secs(180))
+        );
     }
 }

@@ -7,7 +7,11 @@ use crate::sysctl::{Sysctl, secs};
 
 /// The type of the answer to a query type, for the reply tuple.
 pub fn inverse_type(v6: bool, ty: u8) -> Option<u8> {
-    let pairs: &[(u8, u8)] = if v6 { &[(128, 129), (139, 140)] } else { &[(8, 0), (13, 14), (15, 16), (17, 18)] };
+    let pairs: &[(u8, u8)] = if v6 {
+        &[(128, 129), (139, 140)]
+    } else {
+        &[(8, 0), (13, 14), (15, 16), (17, 18)]
+    };
     pairs.iter().find_map(|&(a, b)| {
         if ty == a {
             Some(b)
@@ -21,16 +25,28 @@ pub fn inverse_type(v6: bool, ty: u8) -> Option<u8> {
 
 /// Query types that may create a connection.
 pub fn valid_new(v6: bool, ty: u8) -> bool {
-    if v6 { matches!(ty, 128 | 139) } else { matches!(ty, 8 | 13 | 15 | 17) }
+    if v6 {
+        matches!(ty, 128 | 139)
+    } else {
+        matches!(ty, 8 | 13 | 15 | 17)
+    }
 }
 
 /// Error types, whose body quotes the packet they answer.
 pub fn is_error(v6: bool, ty: u8) -> bool {
-    if v6 { ty < 128 } else { matches!(ty, 3 | 4 | 5 | 11 | 12) }
+    if v6 {
+        ty < 128
+    } else {
+        matches!(ty, 3 | 4 | 5 | 11 | 12)
+    }
 }
 
 pub fn timeout(v6: bool, sysctl: &Sysctl) -> Duration {
-    secs(if v6 { sysctl.timeouts.icmpv6 } else { sysctl.timeouts.icmp })
+    secs(if v6 {
+        sysctl.timeouts.icmpv6
+    } else {
+        sysctl.timeouts.icmp
+    })
 }
 
 #[cfg(test)]

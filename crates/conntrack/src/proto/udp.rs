@@ -16,15 +16,30 @@ pub struct UdpUpdate {
 }
 
 /// `seen_reply` is the status bit before this packet (the core sets it afterwards).
-pub fn packet(stream_after: Instant, seen_reply: bool, nat_clash: bool, now: Instant, sysctl: &Sysctl) -> UdpUpdate {
+pub fn packet(
+    stream_after: Instant,
+    seen_reply: bool,
+    nat_clash: bool,
+    now: Instant,
+    sysctl: &Sysctl,
+) -> UdpUpdate {
     let t = &sysctl.timeouts;
     if !seen_reply {
-        return UdpUpdate { timeout: secs(t.udp), assure: false };
+        return UdpUpdate {
+            timeout: secs(t.udp),
+            assure: false,
+        };
     }
     if now > stream_after {
-        UdpUpdate { timeout: secs(t.udp_stream), assure: !nat_clash }
+        UdpUpdate {
+            timeout: secs(t.udp_stream),
+            assure: !nat_clash,
+        }
     } else {
-        UdpUpdate { timeout: secs(t.udp), assure: false }
+        UdpUpdate {
+            timeout: secs(t.udp),
+            assure: false,
+        }
     }
 }
 
@@ -38,13 +53,34 @@ mod tests {
         let created = Instant::from_secs_f64(100.0);
         let window_end = created + STREAM_AFTER;
         // The request, and the first reply (SEEN_REPLY is set only after it): 30 s.
-        assert_eq!(packet(window_end, false, false, created, &s), UdpUpdate { timeout: Duration::from_secs(30), assure: false });
+        assert_eq!(
+            packet(window_end, false, false, created, &s),
+            UdpUpdate {
+                timeout: Duration::from_secs(30),
+                assure: false
+            }
+        );
         // Traffic both ways inside the first two seconds: still 30 s, not assured.
         let early = Instant::from_secs_f64(101.0);
-        assert_eq!(packet(window_end, true, false, early, &s), UdpUpdate { timeout: Duration::from_secs(30), assure: false });
+        assert_eq!(
+            packet(window_end, true, false, early, &s),
+            UdpUpdate {
+                timeout: Duration::from_secs(30),
+                assure: false
+            }
+        );
         // Still talking after two seconds: a stream, 120 s, assured.
         let late = Instant::from_secs_f64(102.5);
-        assert_eq!(packet(window_end, true, false, late, &s), UdpUpdate { timeout: Duration::from_secs(120), assure: true });
-        assert!(!packet(window_end, true, true, late, &s).assure, "NAT clash entries never become assured");
+        assert_eq!(
+            packet(window_end, true, false, late, &s),
+            UdpUpdate {
+                timeout: Duration::from_secs(120),
+                assure: true
+            }
+        );
+        assert!(
+            !packet(window_end, true, true, late, &s).assure,
+            "NAT clash entries never become assured"
+        );
     }
 }

@@ -37,7 +37,13 @@ fn tuple(t: &Tuple, out: &mut String) {
             let _ = write!(out, "sport={} dport={} ", t.sport, t.dport);
         }
         1 | 58 => {
-            let _ = write!(out, "type={} code={} id={} ", t.icmp_type(), t.icmp_code(), t.sport);
+            let _ = write!(
+                out,
+                "type={} code={} id={} ",
+                t.icmp_type(),
+                t.icmp_code(),
+                t.sport
+            );
         }
         47 => {
             let _ = write!(out, "srckey={:#x} dstkey={:#x} ", t.sport, t.dport);
@@ -56,7 +62,14 @@ fn zone(c: &Conn, out: &mut String) {
 /// always 1 and `id=` is not printed (the kernel prints neither meaningfully for a copy).
 pub fn proc_line(c: &Conn, now: Instant, acct: bool, out: &mut String) {
     let o = c.original();
-    let _ = write!(out, "{:<8} {} {:<8} {} ", o.l3.name(), o.l3.number(), proto_name(o.proto), o.proto);
+    let _ = write!(
+        out,
+        "{:<8} {} {:<8} {} ",
+        o.l3.name(),
+        o.l3.number(),
+        proto_name(o.proto),
+        o.proto
+    );
     let _ = write!(out, "{} ", now.until(c.expires).as_secs());
     match &c.proto {
         ProtoState::Tcp(t) => {
@@ -96,8 +109,21 @@ mod tests {
 
     #[test]
     fn udp_line_with_accounting() {
-        let o = Tuple { src: addr_bytes("10.99.1.100".parse().unwrap()), dst: addr_bytes("10.99.2.100".parse().unwrap()), sport: 5000, dport: 53, proto: 17, l3: L3::V4 };
-        let r = Tuple { src: o.dst, dst: o.src, sport: 53, dport: 5000, ..o };
+        let o = Tuple {
+            src: addr_bytes("10.99.1.100".parse().unwrap()),
+            dst: addr_bytes("10.99.2.100".parse().unwrap()),
+            sport: 5000,
+            dport: 53,
+            proto: 17,
+            l3: L3::V4,
+        };
+        let r = Tuple {
+            src: o.dst,
+            dst: o.src,
+            sport: 53,
+            dport: 5000,
+            ..o
+        };
         let mut status = Status::default();
         status.set(Status::SEEN_REPLY);
         let c = Conn {
@@ -107,7 +133,16 @@ mod tests {
             mark: 0,
             zone: 0,
             proto: ProtoState::Generic,
-            acct: [Counter { packets: 1, bytes: 58 }, Counter { packets: 1, bytes: 58 }],
+            acct: [
+                Counter {
+                    packets: 1,
+                    bytes: 58,
+                },
+                Counter {
+                    packets: 1,
+                    bytes: 58,
+                },
+            ],
         };
         let mut s = String::new();
         proc_line(&c, Instant::from_secs_f64(1.0), true, &mut s);
