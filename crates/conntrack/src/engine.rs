@@ -255,19 +255,32 @@ impl Conntrack {
         self.defrag.expire(now, &self.sysctl);
     }
 
-    /// Tracks one captured frame.
+    /// Tracks one captured frame in the default zone.
     pub fn process(&mut self, link: LinkType, frame: &[u8], now: Instant) -> Outcome {
+        self.process_in_zone(link, frame, 0, now)
+    }
+
+    /// Tracks one captured frame in a conntrack zone (what `CT --zone` assigns): the same
+    /// tuple in two zones is two connections.
+    pub fn process_in_zone(&mut self, link: LinkType, frame: &[u8], zone: u16, now: Instant) -> Outcome {
         match intake::parse_frame(link, frame) {
-            Ok(ip) => self.process_parsed(&ip, now),
+            Ok(ip) => self.process_parsed(&ip, zone, now),
             Err(m) => self.count_malformed(m),
         }
     }
 
-    /// Tracks one IP packet (no link layer).
+    /// Tracks one IP packet (no link layer) in the default zone.
     pub fn process_ip(&mut self, packet: &[u8], now: Instant) -> Outcome {
         match intake::parse_ip(packet) {
-            Ok(ip) => self.process_parsed(&ip, now),
+            Ok(ip) => self.process_parsed(&ip, 0, now),
             Err(m) => self.count_malformed(m),
+        }
+    }
+
+    /// Sets an entry's mark (what `CONNMARK --set-mark` does); /proc shows it as `mark=`.
+    pub fn set_mark(&mut self, id: ConnId, mark: u32) {
+        if let Some(c) = self.table.get_mut(id) {
+            c.mark = mark;
         }
     }
 
@@ -280,10 +293,10 @@ impl Conntrack {
         Outcome::dropped(Reason::Malformed(m))
     }
 
-    fn process_parsed(&mut self, ip: &Ip<'_>, now: Instant) -> Outcome {
+    fn process_parsed(&mut self, ip: &Ip<'_>, zone: u16, now: Instant) -> Outcome {
         self.handle_timeout(now);
         if ip.fragment.is_none() {
-            return self.track(ip, now);
+            return self.track(ip, zone, now);
         }
         match self.defrag.push(ip, now, &self.sysctl) {
             Reassembly::Held => Outcome {
@@ -295,7 +308,7 @@ impl Conntrack {
             },
             Reassembly::Dropped(why) => Outcome::dropped(Reason::Fragment(why)),
             Reassembly::Complete(whole) => match intake::parse_reassembled(&whole) {
-                Ok(ip) => self.track(&ip, now),
+                Ok(ip) => self.track(&ip, zone, now),
                 Err(m) => self.count_malformed(m),
             },
         }
@@ -340,7 +353,7 @@ impl Conntrack {
         Outcome::invalid(reason)
     }
 
-    fn track(&mut self, ip: &Ip<'_>, now: Instant) -> Outcome {
+    fn track(&mut self, ip: &Ip<'_>, zone: u16, now: Instant) -> Outcome {
         let v6 = ip.l3 == L3::V6;
         let l4 = intake::parse_l4(ip, self.sysctl.checksum);
         let is_icmp = (ip.proto == 1 && !v6) || (ip.proto == 58 && v6);
@@ -353,7 +366,7 @@ impl Conntrack {
                     }
                     // Errors, and (since 6.2) redirects that carry the redirected header.
                     if icmp::is_error(v6, m.ty) || m.quoted.is_some() {
-                        return self.icmp_error(ip, m, now);
+                        return self.icmp_error(ip, m, zone, now);
                     }
                 }
                 Ok(_) => {}
@@ -381,7 +394,7 @@ impl Conntrack {
         // A reopened TCP tuple goes round once more, as the kernel's NF_REPEAT does.
         for _ in 0..2 {
             let (events, record) = (&mut self.events, self.record_events);
-            let found = self.table.find(&tuple, 0, now, &mut |c| {
+            let found = self.table.find(&tuple, zone, now, &mut |c| {
                 push_destroyed(events, record, c, DestroyReason::Expired, now)
             });
             let (target, dir) = match found {
@@ -390,7 +403,7 @@ impl Conntrack {
                     let Some(reply) = invert(&tuple) else {
                         return self.invalid(ip.proto, Reason::CannotInvert, now);
                     };
-                    if let Err(o) = self.make_room(&tuple, now) {
+                    if let Err(o) = self.make_room(&tuple, zone, now) {
                         return o;
                     }
                     let proto = match ip.proto {
@@ -407,7 +420,7 @@ impl Conntrack {
                         status: Status::default(),
                         expires: now,
                         mark: 0,
-                        zone: 0,
+                        zone,
                         proto,
                         acct: Default::default(),
                     };
@@ -423,12 +436,12 @@ impl Conntrack {
     }
 
     /// Room for one more entry, or the table-full drop.
-    fn make_room(&mut self, tuple: &Tuple, now: Instant) -> Result<(), Outcome> {
+    fn make_room(&mut self, tuple: &Tuple, zone: u16, now: Instant) -> Result<(), Outcome> {
         let max = self.sysctl.max;
         if max == 0 || self.table.len() < max {
             return Ok(());
         }
-        let hash = self.table.hash(tuple, 0);
+        let hash = self.table.hash(tuple, zone);
         let (events, record) = (&mut self.events, self.record_events);
         let drops = self.table.early_drop(hash, now, &mut |c, victim| {
             let why = if victim {
@@ -629,7 +642,7 @@ impl Conntrack {
         Handled::Done(self.invalid(proto, reason, now))
     }
 
-    fn icmp_error(&mut self, ip: &Ip<'_>, m: &Icmp<'_>, now: Instant) -> Outcome {
+    fn icmp_error(&mut self, ip: &Ip<'_>, m: &Icmp<'_>, zone: u16, now: Instant) -> Outcome {
         let Some(q) = m.quoted.and_then(|b| intake::parse_quoted_as(ip.l3, b)) else {
             return self.icmp_failed(ip.proto, Reason::IcmpNoMatch, now);
         };
@@ -645,7 +658,7 @@ impl Conntrack {
             return self.icmp_failed(ip.proto, Reason::IcmpNoMatch, now);
         };
         let (events, record) = (&mut self.events, self.record_events);
-        let found = self.table.find(&inner, 0, now, &mut |c| {
+        let found = self.table.find(&inner, zone, now, &mut |c| {
             push_destroyed(events, record, c, DestroyReason::Expired, now)
         });
         match found {
