@@ -262,7 +262,13 @@ impl Conntrack {
 
     /// Tracks one captured frame in a conntrack zone (what `CT --zone` assigns): the same
     /// tuple in two zones is two connections.
-    pub fn process_in_zone(&mut self, link: LinkType, frame: &[u8], zone: u16, now: Instant) -> Outcome {
+    pub fn process_in_zone(
+        &mut self,
+        link: LinkType,
+        frame: &[u8],
+        zone: u16,
+        now: Instant,
+    ) -> Outcome {
         match intake::parse_frame(link, frame) {
             Ok(ip) => self.process_parsed(&ip, zone, now),
             Err(m) => self.count_malformed(m),
