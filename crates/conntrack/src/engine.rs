@@ -240,9 +240,13 @@ impl Conntrack {
         self.events.pop_front()
     }
 
-    /// When the engine next needs [`Conntrack::handle_timeout`] (the collector's next run).
+    /// When the engine next needs [`Conntrack::handle_timeout`]: the collector's next run or
+    /// a reassembly queue's timeout, whichever is first.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.gc.next_run
+        match (self.gc.next_run, self.defrag.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Runs the collector and reassembly expiry due by `now`.

@@ -83,6 +83,14 @@ impl Defrag {
         self.v6.expire(now, |_| {});
     }
 
+    /// When the next queue times out, if any is open.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        match (self.v4.dir.next_deadline, self.v6.next_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     /// Bytes held in queues now.
     pub fn memory(&self) -> usize {
         self.v4.dir.mem + self.v6.mem
