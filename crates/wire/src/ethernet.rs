@@ -83,28 +83,12 @@ pub fn skip_vlan_tags(mut ethertype: u16, mut payload: &[u8]) -> Result<(u16, &[
     Ok((ethertype, payload))
 }
 
-/// One 802.1Q / 802.1ad tag, starting right after the ethertype that announced it.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct Tag<T: AsRef<[u8]>> {
-    buffer: T,
+crate::view! {
+    /// One 802.1Q / 802.1ad tag, starting right after the ethertype that announced it.
+    Tag, TAG_LEN
 }
 
 impl<T: AsRef<[u8]>> Tag<T> {
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Tag { buffer }
-    }
-
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        if buffer.as_ref().len() < TAG_LEN {
-            return Err(Error::Truncated);
-        }
-        Ok(Tag { buffer })
-    }
-
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
     /// Priority code point (3 bits).
     pub fn pcp(&self) -> u8 {
         self.buffer.as_ref()[0] >> 5

@@ -1,7 +1,7 @@
 //! ICMP for IPv4 (RFC 792): the 8-byte header every message starts with.
 
 use crate::checksum;
-use crate::{Error, Result, be16, put16};
+use crate::{be16, put16};
 
 pub const HEADER_LEN: usize = 8;
 
@@ -38,28 +38,12 @@ pub mod msg_type {
     }
 }
 
-/// An ICMP message.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+crate::view! {
+    /// An ICMP message.
+    Packet, HEADER_LEN
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Packet { buffer }
-    }
-
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        if buffer.as_ref().len() < HEADER_LEN {
-            return Err(Error::Truncated);
-        }
-        Ok(Packet { buffer })
-    }
-
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
     pub fn msg_type(&self) -> u8 {
         self.buffer.as_ref()[0]
     }
@@ -104,6 +88,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
 
     #[test]
     fn reads_an_echo_request() {

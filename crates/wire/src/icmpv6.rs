@@ -47,28 +47,12 @@ pub const ND_OPT_REDIRECTED_HEADER: u8 = 4;
 /// The redirected header option's own header: type, length, 6 reserved bytes.
 pub const ND_OPT_REDIRECTED_HEADER_LEN: usize = 8;
 
-/// An ICMPv6 message.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+crate::view! {
+    /// An ICMPv6 message.
+    Packet, HEADER_LEN
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Packet { buffer }
-    }
-
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        if buffer.as_ref().len() < HEADER_LEN {
-            return Err(Error::Truncated);
-        }
-        Ok(Packet { buffer })
-    }
-
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
     pub fn msg_type(&self) -> u8 {
         self.buffer.as_ref()[0]
     }

@@ -1,32 +1,16 @@
 //! IPv6 fixed headers (RFC 8200) and the address classes the input path checks.
 
-use crate::{Error, Result, array, be16, be32, put16};
+use crate::{array, be16, be32, put16};
 
 pub const HEADER_LEN: usize = 40;
 
-/// An IPv6 packet. `new_checked` validates only the fixed header; whether the payload length
-/// fits the buffer is the caller's business ([`Packet::payload_len`]).
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+crate::view! {
+    /// An IPv6 packet. `new_checked` validates only the fixed header; whether the payload length
+    /// fits the buffer is the caller's business ([`Packet::payload_len`]).
+    Packet, HEADER_LEN
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Packet { buffer }
-    }
-
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        if buffer.as_ref().len() < HEADER_LEN {
-            return Err(Error::Truncated);
-        }
-        Ok(Packet { buffer })
-    }
-
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
     pub fn version(&self) -> u8 {
         self.buffer.as_ref()[0] >> 4
     }
@@ -102,6 +86,7 @@ pub fn is_link_local(addr: &[u8; 16]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
 
     fn header() -> [u8; 44] {
         let mut h = [0u8; 44];

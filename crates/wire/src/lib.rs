@@ -8,6 +8,38 @@
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
+/// Declares a zero-copy view over a buffer that must hold at least a fixed-length header:
+/// `new_checked` validates that once, accessors then read from the buffer.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! view {
+    ($(#[$doc:meta])* $name:ident, $len:expr) => {
+        $(#[$doc])*
+        #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+        pub struct $name<T: AsRef<[u8]>> {
+            buffer: T,
+        }
+
+        impl<T: AsRef<[u8]>> $name<T> {
+            pub const fn new_unchecked(buffer: T) -> Self {
+                $name { buffer }
+            }
+
+            /// Checks once that the fixed header is there.
+            pub fn new_checked(buffer: T) -> $crate::Result<Self> {
+                if buffer.as_ref().len() < $len {
+                    return Err($crate::Error::Truncated);
+                }
+                Ok($name { buffer })
+            }
+
+            pub fn into_inner(self) -> T {
+                self.buffer
+            }
+        }
+    };
+}
+
 pub mod checksum;
 pub mod ethernet;
 pub mod icmpv4;

@@ -1,7 +1,7 @@
 //! Linux "cooked" capture headers: LINKTYPE_LINUX_SLL (16 bytes) and LINKTYPE_LINUX_SLL2
 //! (20 bytes), which `tcpdump -i any` writes in place of the real link header.
 
-use crate::{Error, Result, be16, be32};
+use crate::{be16, be32};
 
 /// Length of the SLL (v1) header.
 pub const HEADER_LEN: usize = 16;
@@ -19,28 +19,12 @@ pub mod packet_type {
     pub const OUTGOING: u8 = 4;
 }
 
-/// An SLL (v1) header: packet type, ARPHRD type, address length, 8 address bytes, protocol.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+crate::view! {
+    /// An SLL (v1) header: packet type, ARPHRD type, address length, 8 address bytes, protocol.
+    Packet, HEADER_LEN
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Packet { buffer }
-    }
-
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        if buffer.as_ref().len() < HEADER_LEN {
-            return Err(Error::Truncated);
-        }
-        Ok(Packet { buffer })
-    }
-
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
     /// A PACKET_* value (see [`packet_type`]); the field is 16 bits on the wire.
     pub fn packet_type(&self) -> u16 {
         be16(self.buffer.as_ref(), 0)
@@ -67,29 +51,13 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 }
 
-/// An SLL2 header: protocol, reserved, interface index, ARPHRD type, packet type, address
-/// length, 8 address bytes.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct Packet2<T: AsRef<[u8]>> {
-    buffer: T,
+crate::view! {
+    /// An SLL2 header: protocol, reserved, interface index, ARPHRD type, packet type, address
+    /// length, 8 address bytes.
+    Packet2, HEADER2_LEN
 }
 
 impl<T: AsRef<[u8]>> Packet2<T> {
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Packet2 { buffer }
-    }
-
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        if buffer.as_ref().len() < HEADER2_LEN {
-            return Err(Error::Truncated);
-        }
-        Ok(Packet2 { buffer })
-    }
-
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
     pub fn protocol(&self) -> u16 {
         be16(self.buffer.as_ref(), 0)
     }
@@ -120,6 +88,7 @@ impl<T: AsRef<[u8]>> Packet2<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
 
     #[test]
     fn reads_sll() {

@@ -1,34 +1,17 @@
 //! UDP (RFC 768) and UDP-Lite (RFC 3828) headers: the same layout, but UDP-Lite's length
 //! field is the checksum coverage.
 
-use crate::{Error, Result, be16, put16};
+use crate::{be16, put16};
 
 pub const HEADER_LEN: usize = 8;
 
-/// A UDP or UDP-Lite datagram.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+crate::view! {
+    /// A UDP or UDP-Lite datagram. `new_checked` leaves the length field alone: UDP and
+    /// UDP-Lite read it differently.
+    Packet, HEADER_LEN
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Packet { buffer }
-    }
-
-    /// Checks the header is present. The length field is not checked: UDP and UDP-Lite read it
-    /// differently.
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        if buffer.as_ref().len() < HEADER_LEN {
-            return Err(Error::Truncated);
-        }
-        Ok(Packet { buffer })
-    }
-
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
     pub fn src_port(&self) -> u16 {
         be16(self.buffer.as_ref(), 0)
     }
@@ -64,6 +47,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
 
     #[test]
     fn reads_and_writes_fields() {
