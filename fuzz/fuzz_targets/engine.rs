@@ -1,11 +1,11 @@
 //! A stream of arbitrary frames through the whole tracker, with the clock moving in jumps.
 //! Nothing may panic; the table never holds more than nf_conntrack_max entries; every entry
-//! an outcome names exists; /proc renders.
+//! an outcome names exists; /proc and log lines render.
 
 #![no_main]
 
 use ctguard_conntrack::intake::LinkType;
-use ctguard_conntrack::{Conntrack, Instant, Sysctl};
+use ctguard_conntrack::{Conntrack, Event, Instant, Sysctl};
 use libfuzzer_sys::fuzz_target;
 
 const LINKS: [LinkType; 4] = [LinkType::Ethernet, LinkType::Raw, LinkType::LinuxSll, LinkType::LinuxSll2];
@@ -20,9 +20,9 @@ fuzz_target!(|data: &[u8]| {
     sysctl.log_invalid = if setup & 16 != 0 { 255 } else { 0 };
     let mut ct = Conntrack::new(sysctl);
     let mut now = 0u64;
-    // Each frame: [length, clock step, link type] then the bytes.
-    while let [len, step, link, tail @ ..] = rest {
-        let n = (*len as usize).min(tail.len());
+    // Each frame: [length (2 bytes), clock step, link type] then the bytes.
+    while let [hi, lo, step, link, tail @ ..] = rest {
+        let n = usize::from(u16::from_be_bytes([*hi, *lo])).min(tail.len());
         let (frame, after) = tail.split_at(n);
         rest = after;
         now += u64::from(*step) * 250_000_000;
@@ -31,7 +31,11 @@ fuzz_target!(|data: &[u8]| {
             assert!(ct.get(id).is_some(), "outcome names a live entry");
         }
         assert!(ct.count() <= 8, "table over nf_conntrack_max");
-        while ct.poll_event().is_some() {}
+        while let Some(ev) = ct.poll_event() {
+            if let Event::Log { line, .. } = ev {
+                assert!(!line.render("eth0", "").is_empty());
+            }
+        }
     }
     let lines = ct.proc_lines(Instant::from_nanos(now));
     assert!(lines.len() <= 8);

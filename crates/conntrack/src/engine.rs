@@ -133,6 +133,9 @@ pub struct Conntrack {
     ratelimit: RateLimit,
     netns: Option<u32>,
     malformed: Vec<(&'static str, u64)>,
+    /// The packet being tracked, kept only while `nf_conntrack_log_invalid` is on, for the
+    /// packet fields of its log lines.
+    logged: LoggedPacket,
 }
 
 fn push_destroyed(
@@ -187,6 +190,7 @@ impl Conntrack {
             ratelimit: RateLimit::default(),
             netns: None,
             malformed: Vec::new(),
+            logged: LoggedPacket::default(),
         }
     }
 
@@ -273,6 +277,10 @@ impl Conntrack {
         zone: u16,
         now: Instant,
     ) -> Outcome {
+        self.logged.mac = None;
+        if self.sysctl.log_invalid != 0 {
+            self.logged.mac = ethernet_mac(link, frame);
+        }
         match intake::parse_frame(link, frame) {
             Ok(ip) => self.process_parsed(&ip, zone, now),
             Err(m) => self.count_malformed(m),
@@ -281,6 +289,7 @@ impl Conntrack {
 
     /// Tracks one IP packet (no link layer) in the default zone.
     pub fn process_ip(&mut self, packet: &[u8], now: Instant) -> Outcome {
+        self.logged.mac = None;
         match intake::parse_ip(packet) {
             Ok(ip) => self.process_parsed(&ip, 0, now),
             Err(m) => self.count_malformed(m),
@@ -331,13 +340,13 @@ impl Conntrack {
     fn log_invalid(&mut self, proto: u8, reason: &dyn core::fmt::Display, now: Instant) {
         let level = self.sysctl.log_invalid;
         if level == 255 || (level != 0 && level == proto) {
-            self.log(
-                LogLine::Invalid {
-                    proto,
-                    reason: reason.to_string(),
-                },
-                now,
-            );
+            let line = LogLine::Invalid {
+                proto,
+                reason: reason.to_string(),
+                mac: self.logged.mac,
+                packet: self.logged.ip.clone(),
+            };
+            self.log(line, now);
         }
     }
 
@@ -364,6 +373,10 @@ impl Conntrack {
     }
 
     fn track(&mut self, ip: &Ip<'_>, zone: u16, now: Instant) -> Outcome {
+        if self.sysctl.log_invalid != 0 {
+            self.logged.ip.clear();
+            self.logged.ip.extend_from_slice(ip.packet);
+        }
         let v6 = ip.l3 == L3::V6;
         let l4 = intake::parse_l4(ip, self.sysctl.checksum);
         let is_icmp = (ip.proto == 1 && !v6) || (ip.proto == 58 && v6);
@@ -731,6 +744,28 @@ impl Conntrack {
             );
         }
     }
+}
+
+#[derive(Debug, Default)]
+struct LoggedPacket {
+    mac: Option<[u8; 14]>,
+    ip: Vec<u8>,
+}
+
+/// The link header the kernel prints after `MAC=` for an Ethernet device: addresses and the
+/// ethertype of the IP packet (VLAN tags are taken off by the receiving device).
+fn ethernet_mac(link: LinkType, frame: &[u8]) -> Option<[u8; 14]> {
+    if link != LinkType::Ethernet || frame.len() < 14 {
+        return None;
+    }
+    let mut mac = [0u8; 14];
+    mac[..12].copy_from_slice(&frame[..12]);
+    let mut at = 12;
+    while at + 4 <= frame.len() && matches!(u16::from_be_bytes([frame[at], frame[at + 1]]), 0x8100 | 0x88a8 | 0x9100) {
+        at += 4;
+    }
+    mac[12..].copy_from_slice(frame.get(at..at + 2)?);
+    Some(mac)
 }
 
 enum Kind {

@@ -30,9 +30,16 @@ pub enum LogLine {
     TableFull { netns: Option<u32> },
     /// `net_ratelimit: N callbacks suppressed`.
     Suppressed { callbacks: u32 },
-    /// An INVALID packet reported under `nf_conntrack_log_invalid` (reason only; the kernel
-    /// appends the packet's fields).
-    Invalid { proto: u8, reason: String },
+    /// An INVALID packet reported under `nf_conntrack_log_invalid`: the reason, then the
+    /// packet's fields in the kernel's netfilter log format.
+    Invalid {
+        proto: u8,
+        reason: String,
+        /// The link header printed after `MAC=`, if the packet came in on Ethernet.
+        mac: Option<[u8; 14]>,
+        /// The IP packet.
+        packet: Vec<u8>,
+    },
 }
 
 impl fmt::Display for LogLine {
@@ -50,7 +57,22 @@ impl fmt::Display for LogLine {
             LogLine::Suppressed { callbacks } => {
                 write!(f, "net_ratelimit: {callbacks} callbacks suppressed")
             }
-            LogLine::Invalid { proto, reason } => write!(f, "nf_ct_proto_{proto}: {reason}"),
+            LogLine::Invalid { .. } => f.write_str(&self.render("", "")),
+        }
+    }
+}
+
+impl LogLine {
+    /// The line with the input and output device names the kernel prints as `IN=` and
+    /// `OUT=` (the engine does not know them; the caller does).
+    pub fn render(&self, in_dev: &str, out_dev: &str) -> String {
+        match self {
+            LogLine::Invalid { proto, reason, mac, packet } => {
+                let mut s = format!("nf_ct_proto_{proto}: {reason} IN={in_dev} OUT={out_dev} ");
+                crate::view::packet_fields(&mut s, mac.as_ref().map(|m| &m[..]), packet);
+                s
+            }
+            other => other.to_string(),
         }
     }
 }

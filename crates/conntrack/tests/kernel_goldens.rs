@@ -2,8 +2,8 @@
 //! compared with the golden the recorder took from the real kernel (conformance/goldens).
 //!
 //! Matching means: the same verdict and ctstate for every packet; the same /proc lines after
-//! each packet (`use=` aside, timeouts within 1 s); the same log lines (the kernel's packet
-//! fields after the reason aside); the same `conntrack -S` counters, or for scenarios the
+//! each packet (`use=` aside, timeouts within 1 s); the same log lines, byte for byte; the
+//! same `conntrack -S` counters, or for scenarios the
 //! kernel's random hash makes vary, counters within the spread of the kernel's runs.
 
 use std::collections::BTreeMap;
@@ -62,13 +62,9 @@ fn compare_tables(m: &mut Mismatch, at: usize, kernel: &[String], ours: &[String
     });
 }
 
-/// The part of a kernel log line ctguard reproduces: up to the packet fields.
+/// A kernel log line with the namespace inode filled in.
 fn log_key(line: &str) -> String {
-    let line = line.replace("<netns>", &NETNS.to_string());
-    match line.find(" IN=") {
-        Some(i) => line[..i].to_string(),
-        None => line,
-    }
+    line.replace("<netns>", &NETNS.to_string())
 }
 
 /// Replays a scenario; with `per_packet`, compares every packet with the golden. Returns the
@@ -131,7 +127,8 @@ fn run_scenario(name: &str, seed: u64, per_packet: bool) -> (Vec<String>, Stats,
             if let Event::Log { line, .. } = ev
                 && !matches!(line, LogLine::Suppressed { .. })
             {
-                logs.push(log_key(&line.to_string()));
+                // At PREROUTING the kernel knows the input device only.
+                logs.push(line.render(p.side.router_interface(), ""));
             }
         }
         let kernel_logs: Vec<String> = g.log.iter().map(|l| log_key(l)).collect();
