@@ -761,7 +761,12 @@ fn ethernet_mac(link: LinkType, frame: &[u8]) -> Option<[u8; 14]> {
     let mut mac = [0u8; 14];
     mac[..12].copy_from_slice(&frame[..12]);
     let mut at = 12;
-    while at + 4 <= frame.len() && matches!(u16::from_be_bytes([frame[at], frame[at + 1]]), 0x8100 | 0x88a8 | 0x9100) {
+    while at + 4 <= frame.len()
+        && matches!(
+            u16::from_be_bytes([frame[at], frame[at + 1]]),
+            0x8100 | 0x88a8 | 0x9100
+        )
+    {
         at += 4;
     }
     mac[12..].copy_from_slice(frame.get(at..at + 2)?);

@@ -67,7 +67,12 @@ impl LogLine {
     /// `OUT=` (the engine does not know them; the caller does).
     pub fn render(&self, in_dev: &str, out_dev: &str) -> String {
         match self {
-            LogLine::Invalid { proto, reason, mac, packet } => {
+            LogLine::Invalid {
+                proto,
+                reason,
+                mac,
+                packet,
+            } => {
                 let mut s = format!("nf_ct_proto_{proto}: {reason} IN={in_dev} OUT={out_dev} ");
                 crate::view::packet_fields(&mut s, mac.as_ref().map(|m| &m[..]), packet);
                 s
