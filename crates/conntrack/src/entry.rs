@@ -100,6 +100,47 @@ impl Conn {
 }
 
 #[cfg(test)]
+impl Conn {
+    /// A UDP entry from 0.0.0.`host`-ish source bytes and `sport` to a fixed peer, for tests.
+    pub(crate) fn for_test(host: u32, sport: u16, assured: bool, expires: Instant) -> Conn {
+        let mut src = [0u8; 16];
+        src[..4].copy_from_slice(&host.to_be_bytes());
+        let mut dst = [0u8; 16];
+        dst[..4].copy_from_slice(&[10, 0, 0, 2]);
+        let l3 = crate::tuple::L3::V4;
+        let o = Tuple {
+            src,
+            dst,
+            sport,
+            dport: 80,
+            proto: 17,
+            l3,
+        };
+        let r = Tuple {
+            src: dst,
+            dst: src,
+            sport: 80,
+            dport: sport,
+            proto: 17,
+            l3,
+        };
+        let mut status = Status::default();
+        if assured {
+            status.set(Status::ASSURED);
+        }
+        Conn {
+            tuple: [o, r],
+            status,
+            expires,
+            mark: 0,
+            zone: 0,
+            proto: ProtoState::Generic,
+            acct: Default::default(),
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

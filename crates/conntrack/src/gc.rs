@@ -125,39 +125,9 @@ impl Gc {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tuple::{L3, Tuple};
 
     fn conn(i: u32, assured: bool, expires_s: f64) -> Conn {
-        let mut src = [0u8; 16];
-        src[..4].copy_from_slice(&i.to_be_bytes());
-        let o = Tuple {
-            src,
-            dst: [9; 16],
-            sport: 1,
-            dport: 2,
-            proto: 17,
-            l3: L3::V4,
-        };
-        let r = Tuple {
-            src: o.dst,
-            dst: o.src,
-            sport: 2,
-            dport: 1,
-            ..o
-        };
-        let mut status = Status::default();
-        if assured {
-            status.set(Status::ASSURED);
-        }
-        Conn {
-            tuple: [o, r],
-            status,
-            expires: Instant::from_secs_f64(expires_s),
-            mark: 0,
-            zone: 0,
-            proto: ProtoState::Generic,
-            acct: Default::default(),
-        }
+        Conn::for_test(i, 1, assured, Instant::from_secs_f64(expires_s))
     }
 
     fn run(gc: &mut Gc, t: &mut Table, s: &Sysctl, at: f64) -> Vec<DestroyReason> {

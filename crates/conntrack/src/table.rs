@@ -271,38 +271,9 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entry::ProtoState;
-    use crate::tuple::L3;
 
     fn conn(sport: u16, assured: bool, expires: u64) -> Conn {
-        let o = Tuple {
-            src: [10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-            dst: [10, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-            sport,
-            dport: 80,
-            proto: 17,
-            l3: L3::V4,
-        };
-        let r = Tuple {
-            src: o.dst,
-            dst: o.src,
-            sport: o.dport,
-            dport: o.sport,
-            ..o
-        };
-        let mut status = Status::default();
-        if assured {
-            status.set(Status::ASSURED);
-        }
-        Conn {
-            tuple: [o, r],
-            status,
-            expires: Instant::from_nanos(expires),
-            mark: 0,
-            zone: 0,
-            proto: ProtoState::Generic,
-            acct: Default::default(),
-        }
+        Conn::for_test(0x0a00_0001, sport, assured, Instant::from_nanos(expires))
     }
 
     #[test]

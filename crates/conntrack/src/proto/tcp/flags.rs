@@ -4,14 +4,7 @@
 //! PSH, ECE and CWR are ignored; URG is not. Everything not listed in
 //! [`VALID_COMBINATIONS`] is INVALID with "invalid tcp flag combination".
 
-pub const FIN: u8 = 0x01;
-pub const SYN: u8 = 0x02;
-pub const RST: u8 = 0x04;
-pub const PSH: u8 = 0x08;
-pub const ACK: u8 = 0x10;
-pub const URG: u8 = 0x20;
-pub const ECE: u8 = 0x40;
-pub const CWR: u8 = 0x80;
+pub use ctguard_wire::tcp::flags::{ACK, CWR, ECE, FIN, PSH, RST, SYN, URG};
 
 /// The combinations the kernel lets through, once PSH, ECE and CWR are masked off.
 pub const VALID_COMBINATIONS: [u8; 9] = [
