@@ -137,10 +137,16 @@ impl Table {
                 (self.slots.len() - 1) as u32
             }
         };
-        let next = [self.heads[hb[0]], self.heads[hb[1]]];
-        self.slots[id as usize] = Some(Slot { conn, next });
+        // Push the original node, then the reply node, so that both stay linked when the two
+        // directions hash to the same bucket.
+        let orig_next = self.heads[hb[0]];
         self.heads[hb[0]] = node(id, Dir::Original);
+        let reply_next = self.heads[hb[1]];
         self.heads[hb[1]] = node(id, Dir::Reply);
+        self.slots[id as usize] = Some(Slot {
+            conn,
+            next: [orig_next, reply_next],
+        });
         self.len += 1;
         ConnId(id)
     }
@@ -338,6 +344,30 @@ mod tests {
         assert_eq!((drops, victims, t.len()), (2, 2, 1));
         // Only assured entries left: nothing to drop.
         assert_eq!(t.early_drop(0, Instant::ZERO, &mut |_, _| ()), 0);
+    }
+
+    #[test]
+    fn both_directions_in_one_bucket_stay_linked() {
+        let mut t = Table::new(512, 1);
+        t.heads = vec![NIL; 1];
+        let a = t.insert(conn(1, false, 100));
+        let b = t.insert(conn(2, false, 100));
+        assert_eq!(t.ids_in_proc_order(), vec![b, a]);
+        let mut nodes = Vec::new();
+        t.bucket_nodes(0, &mut nodes);
+        assert_eq!(nodes, vec![b, b, a, a]);
+        t.remove(b);
+        t.bucket_nodes(0, &mut nodes);
+        assert_eq!(nodes, vec![a, a]);
+        let probe = conn(1, false, 0);
+        assert_eq!(
+            t.find(&probe.tuple[0], 0, Instant::ZERO, &mut |_| ()),
+            Some((a, Dir::Original))
+        );
+        assert_eq!(
+            t.find(&probe.tuple[1], 0, Instant::ZERO, &mut |_| ()),
+            Some((a, Dir::Reply))
+        );
     }
 
     #[test]

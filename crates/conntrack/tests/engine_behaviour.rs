@@ -136,6 +136,8 @@ fn early_drop_makes_room_when_the_hash_is_small() {
     }
     let s = ct.stats();
     assert_eq!(ct.count(), 64);
+    // Every counted entry is reachable: /proc lists them all.
+    assert_eq!(ct.proc_lines(at(0.6)).len(), 64);
     // Each accepted SYN past the 64th evicted at least one entry; the rest were dropped.
     assert_eq!(accepted + s.drop, 500);
     assert!(accepted - 64 <= s.early_drop, "{s:?}");

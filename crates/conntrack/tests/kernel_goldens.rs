@@ -266,6 +266,7 @@ goldens! {
     ipv6_tcp => "ipv6-tcp",
     ipv6_udp => "ipv6-udp",
     table_full => "table-full",
+    table_full_small_hash => "table-full-small-hash",
     tcp_be_liberal => "tcp-be-liberal",
     tcp_close_client => "tcp-close-client",
     tcp_close_server => "tcp-close-server",
