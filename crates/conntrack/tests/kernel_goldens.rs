@@ -289,6 +289,8 @@ goldens! {
     udp_one_way => "udp-one-way",
     udp_request_response => "udp-request-response",
     udp_stream => "udp-stream",
+    udplite => "udplite",
+    udplite_checksum_off => "udplite-checksum-off",
 }
 
 /// No scenario may go unchecked: each has a golden and a test above.

@@ -3,7 +3,7 @@
 //! ```text
 //! PROTO SRC > DST [FLAGS|KIND] [OPTION]...
 //! ```
-//! PROTO is `tcp`, `udp`, `icmp`, `icmp6` or `proto N`. TCP and UDP endpoints carry a port
+//! PROTO is `tcp`, `udp`, `udplite`, `icmp`, `icmp6` or `proto N`. TCP and UDP endpoints carry a port
 //! (`10.99.1.100:41000`, `[fd00:99:1::100]:41000`); the others are bare addresses. TCP needs its
 //! flags next (`S`, `SA`, `PA`, `FA`, `R`, `none`, …); ICMP its kind (`echo-request`, `unreach`,
 //! … or `type=N`). Options are `key=value` or bare words; see the crate's README for the list.
@@ -46,6 +46,8 @@ pub enum L4 {
         sport: u16,
         dport: u16,
         len: usize,
+        /// UDP-Lite (IP protocol 136), with full checksum coverage.
+        lite: bool,
     },
     Icmp(IcmpSpec),
     /// Any other IP protocol: a payload of zeros.
@@ -123,7 +125,7 @@ pub fn parse(words: &[&str]) -> Result<PacketSpec, String> {
     let proto = next(
         words,
         &mut pos,
-        "a protocol (tcp, udp, icmp, icmp6 or proto N)",
+        "a protocol (tcp, udp, udplite, icmp, icmp6 or proto N)",
     )?;
     let raw_proto = if proto == "proto" {
         let n = next(words, &mut pos, "an IP protocol number after `proto`")?;
@@ -131,10 +133,10 @@ pub fn parse(words: &[&str]) -> Result<PacketSpec, String> {
     } else {
         None
     };
-    let with_ports = matches!(proto, "tcp" | "udp");
+    let with_ports = matches!(proto, "tcp" | "udp" | "udplite");
     if !with_ports && raw_proto.is_none() && !matches!(proto, "icmp" | "icmp6") {
         return Err(format!(
-            "unknown protocol `{proto}` (expected tcp, udp, icmp, icmp6 or proto N)"
+            "unknown protocol `{proto}` (expected tcp, udp, udplite, icmp, icmp6 or proto N)"
         ));
     }
     let src = endpoint(next(words, &mut pos, "a source address")?, with_ports)?;
@@ -176,12 +178,13 @@ pub fn parse(words: &[&str]) -> Result<PacketSpec, String> {
             let spec = tcp(&mut opts, src.1, dst.1, positional.unwrap_or_default())?;
             (L4::Tcp(spec), opts.flag("badsum")?)
         }
-        "udp" => {
+        "udp" | "udplite" => {
             let len = opts.len()?;
             let spec = L4::Udp {
                 sport: src.1,
                 dport: dst.1,
                 len,
+                lite: proto == "udplite",
             };
             (spec, opts.flag("badsum")?)
         }
