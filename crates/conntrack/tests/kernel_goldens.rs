@@ -267,6 +267,7 @@ goldens! {
     ipv6_udp => "ipv6-udp",
     table_full => "table-full",
     table_full_small_hash => "table-full-small-hash",
+    table_full_gc => "table-full-gc",
     tcp_be_liberal => "tcp-be-liberal",
     tcp_close_client => "tcp-close-client",
     tcp_close_server => "tcp-close-server",
