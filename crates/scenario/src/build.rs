@@ -326,6 +326,55 @@ fn ip_packet(
     }
 }
 
+/// A UDP-Lite datagram (RFC 3828) with coverage 0 (the whole datagram) and its checksum over
+/// the pseudo-header with protocol 136.
+fn udplite(
+    sport: u16,
+    dport: u16,
+    len: usize,
+    addrs: &Addrs,
+    bad_sum: bool,
+) -> Result<(u8, Vec<u8>), String> {
+    let total = u16::try_from(8 + len)
+        .map_err(|_| format!("len={len}: the UDP-Lite datagram is too long"))?;
+    let mut bytes = Vec::with_capacity(usize::from(total));
+    bytes.extend_from_slice(&sport.to_be_bytes());
+    bytes.extend_from_slice(&dport.to_be_bytes());
+    bytes.extend_from_slice(&[0, 0, 0, 0]);
+    bytes.resize(usize::from(total), 0);
+    let mut sum: u32 = 0;
+    let mut add = |b: &[u8]| {
+        for pair in b.chunks(2) {
+            sum += u32::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]));
+        }
+    };
+    match addrs {
+        Addrs::V4(s, d) => {
+            add(s);
+            add(d);
+        }
+        Addrs::V6(s, d) => {
+            add(s);
+            add(d);
+        }
+    }
+    add(&[0, 136]);
+    add(&u32::from(total).to_be_bytes());
+    add(&bytes);
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    let mut check = !(sum as u16);
+    if check == 0 {
+        check = 0xffff;
+    }
+    if bad_sum {
+        check = corrupt(check);
+    }
+    bytes[6..8].copy_from_slice(&check.to_be_bytes());
+    Ok((136, bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,53 +464,4 @@ mod tests {
                 .contains("MTU")
         );
     }
-}
-
-/// A UDP-Lite datagram (RFC 3828) with coverage 0 (the whole datagram) and its checksum over
-/// the pseudo-header with protocol 136.
-fn udplite(
-    sport: u16,
-    dport: u16,
-    len: usize,
-    addrs: &Addrs,
-    bad_sum: bool,
-) -> Result<(u8, Vec<u8>), String> {
-    let total = u16::try_from(8 + len)
-        .map_err(|_| format!("len={len}: the UDP-Lite datagram is too long"))?;
-    let mut bytes = Vec::with_capacity(usize::from(total));
-    bytes.extend_from_slice(&sport.to_be_bytes());
-    bytes.extend_from_slice(&dport.to_be_bytes());
-    bytes.extend_from_slice(&[0, 0, 0, 0]);
-    bytes.resize(usize::from(total), 0);
-    let mut sum: u32 = 0;
-    let mut add = |b: &[u8]| {
-        for pair in b.chunks(2) {
-            sum += u32::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]));
-        }
-    };
-    match addrs {
-        Addrs::V4(s, d) => {
-            add(s);
-            add(d);
-        }
-        Addrs::V6(s, d) => {
-            add(s);
-            add(d);
-        }
-    }
-    add(&[0, 136]);
-    add(&u32::from(total).to_be_bytes());
-    add(&bytes);
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    let mut check = !(sum as u16);
-    if check == 0 {
-        check = 0xffff;
-    }
-    if bad_sum {
-        check = corrupt(check);
-    }
-    bytes[6..8].copy_from_slice(&check.to_be_bytes());
-    Ok((136, bytes))
 }
