@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Records the kernel's default conntrack settings, as a fresh child network namespace sees
-# them, into conformance/goldens/sysctl-defaults.txt (`key = value` lines, `sysctl -a` style).
+# them, into conformance/goldens/sysctl-defaults.txt (`key = value` lines, `sysctl -a` style),
+# and that namespace's `conntrack -S` output, byte for byte, into conntrack-S.txt.
 # Needs root. Creates one namespace and always deletes it.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -16,4 +17,5 @@ ip netns exec "$ns" iptables -A INPUT -m conntrack --ctstate INVALID
         grep -vE 'nf_conntrack_count|nf_conntrack_(dccp|sctp)_|nf_conntrack_(events|expect_max|helper|timestamp|hooks)' |
         sort
 } > "$here/goldens/sysctl-defaults.txt"
-echo "wrote $here/goldens/sysctl-defaults.txt"
+ip netns exec "$ns" conntrack -S > "$here/goldens/conntrack-S.txt"
+echo "wrote $here/goldens/sysctl-defaults.txt and $here/goldens/conntrack-S.txt"

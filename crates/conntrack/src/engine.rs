@@ -504,7 +504,7 @@ impl Conntrack {
             Target::Existing(id) => self.table.get_mut(*id).expect("found entries are live"),
             Target::Pending(c) => c,
         };
-        let confirmed = matches!(target_kind(&conn.status), Kind::Confirmed);
+        let confirmed = conn.status.has(Status::CONFIRMED);
         let seen_reply = conn.status.has(Status::SEEN_REPLY);
         let ctstate = if dir == Dir::Reply || seen_reply {
             CtState::Established
@@ -771,19 +771,6 @@ fn ethernet_mac(link: LinkType, frame: &[u8]) -> Option<[u8; 14]> {
     }
     mac[12..].copy_from_slice(frame.get(at..at + 2)?);
     Some(mac)
-}
-
-enum Kind {
-    Confirmed,
-    Unconfirmed,
-}
-
-fn target_kind(s: &Status) -> Kind {
-    if s.has(Status::CONFIRMED) {
-        Kind::Confirmed
-    } else {
-        Kind::Unconfirmed
-    }
 }
 
 enum Update {
