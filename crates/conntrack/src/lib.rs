@@ -4,6 +4,30 @@
 //! changes and kernel-style log lines queue up as [`Event`]s for the caller to drain. Nothing
 //! here reads a clock, a file or a socket, so replay, simulation, benchmarks and a live data
 //! plane all drive the same core.
+//!
+//! ```
+//! use ctguard_conntrack::{Conntrack, CtState, Instant, Sysctl};
+//!
+//! // An IPv4/UDP datagram 10.0.0.1:5000 -> 10.0.0.2:53 with no payload (UDP checksum 0: none).
+//! let mut udp = vec![
+//!     0x45, 0, 0, 28, 0, 1, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, // IPv4
+//!     0x13, 0x88, 0, 53, 0, 8, 0, 0, // UDP
+//! ];
+//! let sum = !udp[..20].chunks(2).fold(0u32, |s, w| {
+//!     let s = s + u32::from(u16::from_be_bytes([w[0], w[1]]));
+//!     (s & 0xffff) + (s >> 16)
+//! }) as u16;
+//! udp[10..12].copy_from_slice(&sum.to_be_bytes());
+//!
+//! let mut ct = Conntrack::new(Sysctl::default());
+//! let out = ct.process_ip(&udp, Instant::from_secs_f64(100.0));
+//! assert_eq!(out.ctstate, Some(CtState::New));
+//! assert_eq!(
+//!     ct.proc_lines(Instant::from_secs_f64(100.5)),
+//!     ["ipv4     2 udp      17 29 src=10.0.0.1 dst=10.0.0.2 sport=5000 dport=53 [UNREPLIED] \
+//!       src=10.0.0.2 dst=10.0.0.1 sport=53 dport=5000 mark=0 zone=0 use=1"]
+//! );
+//! ```
 
 pub mod defrag;
 mod engine;
