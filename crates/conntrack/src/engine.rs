@@ -338,16 +338,8 @@ impl Conntrack {
     }
 
     fn log_invalid(&mut self, proto: u8, reason: &dyn core::fmt::Display, now: Instant) {
-        let level = self.sysctl.log_invalid;
-        if level == 255 || (level != 0 && level == proto) {
-            let line = LogLine::Invalid {
-                proto,
-                reason: reason.to_string(),
-                mac: self.logged.mac,
-                packet: self.logged.ip.clone(),
-            };
-            self.log(line, now);
-        }
+        self.logged
+            .report(&self.sysctl, &mut self.events, proto, reason, now);
     }
 
     fn invalid(&mut self, proto: u8, reason: Reason, now: Instant) -> Outcome {
@@ -594,12 +586,9 @@ impl Conntrack {
             },
         };
         if let Some(line) = note_line {
-            self.log_invalid(proto, &line, now);
+            self.logged
+                .report(sysctl, &mut self.events, proto, &line, now);
         }
-        let conn: &mut Conn = match &mut target {
-            Target::Existing(id) => self.table.get_mut(*id).expect("found entries are live"),
-            Target::Pending(c) => c,
-        };
         let acct = |c: &mut Conn| {
             let a = &mut c.acct[dir.index()];
             a.packets += 1;
@@ -750,6 +739,29 @@ impl Conntrack {
 struct LoggedPacket {
     mac: Option<[u8; 14]>,
     ip: Vec<u8>,
+}
+
+impl LoggedPacket {
+    /// Queues an `nf_ct_proto_N:` line if `nf_conntrack_log_invalid` covers `proto`.
+    fn report(
+        &self,
+        sysctl: &Sysctl,
+        events: &mut VecDeque<Event>,
+        proto: u8,
+        reason: &dyn core::fmt::Display,
+        now: Instant,
+    ) {
+        let level = sysctl.log_invalid;
+        if level == 255 || (level != 0 && level == proto) {
+            let line = LogLine::Invalid {
+                proto,
+                reason: reason.to_string(),
+                mac: self.mac,
+                packet: self.ip.clone(),
+            };
+            events.push_back(Event::Log { line, at: now });
+        }
+    }
 }
 
 /// The link header the kernel prints after `MAC=` for an Ethernet device: addresses and the

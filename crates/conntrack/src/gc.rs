@@ -167,11 +167,22 @@ mod tests {
             t.insert(conn(i, false, 62.0)); // 2 s left at the 60 s run
         }
         run(&mut gc, &mut t, &s, 60.0);
-        // 100 biased entries at 60 s and 2000 nodes at 2 s would average 4.8 s, but the
-        // kernel's running mean truncates each step towards zero in jiffies, so it stalls once
-        // the step falls below one jiffy: 7.4 s.
-        let gap = gc.next_run.unwrap().as_secs_f64() - 60.0;
-        assert!((7.0..8.0).contains(&gap), "{gap}");
+        // gc_worker's running mean, worked by hand: it starts as if 100 entries had 60 s left
+        // (15000 jiffies at HZ=250); each of the 2000 nodes (two per entry) has 2 s (500
+        // jiffies) left; every step truncates towards zero, so the mean stalls once a step is
+        // under one jiffy. The delay is that mean, clamped to 1..60 s, less the pass's tick.
+        let (mut mean, mut count) = (15_000i64, 100i64);
+        for _ in 0..2000 {
+            count += 1;
+            mean += (500 - mean) / count;
+        }
+        let expected_jiffies = mean.clamp(250, 15_000) - 1;
+        assert!(
+            mean > 1_200,
+            "truncation keeps the mean above the exact 4.8 s: {mean}"
+        );
+        let gap_ns = gc.next_run.unwrap().as_nanos() - 60_000_000_000;
+        assert_eq!(gap_ns, expected_jiffies as u64 * JIFFY_NS);
     }
 
     #[test]

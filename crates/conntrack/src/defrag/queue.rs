@@ -3,6 +3,27 @@
 
 use crate::Instant;
 
+/// What became of a fragment offered to its queue.
+pub(super) enum Step {
+    Held,
+    Complete,
+    /// Drop the fragment only.
+    Drop(&'static str),
+    /// Drop the fragment and the queue.
+    Kill(&'static str),
+}
+
+impl Step {
+    /// After a fragment went in: complete, or held for more.
+    pub fn after(q: &Queue) -> Step {
+        if q.complete() {
+            Step::Complete
+        } else {
+            Step::Held
+        }
+    }
+}
+
 /// Where a fragment went (`inet_frag_queue_insert`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(super) enum Insert {

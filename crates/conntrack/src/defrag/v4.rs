@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use ctguard_wire::ipv4;
 
-use super::queue::{Insert, Queue, ecn_bit, merge_ecn};
+use super::queue::{Insert, Queue, Step, ecn_bit, merge_ecn};
 use super::{FragDir, QUEUE_COST, Reassembly, over_limit, truesize};
 use crate::Instant;
 use crate::sysctl::{Sysctl, secs};
@@ -31,16 +31,6 @@ struct Peer {
 pub(super) struct Frags {
     pub dir: FragDir<Key>,
     peers: HashMap<[u8; 4], Peer>,
-}
-
-/// What became of a fragment offered to its queue.
-enum Step {
-    Held,
-    Complete,
-    /// Drop the fragment only.
-    Drop(&'static str),
-    /// Drop the fragment and the queue.
-    Kill(&'static str),
 }
 
 impl Frags {
@@ -158,11 +148,7 @@ fn queue_fragment(
     if h.dont_frag() {
         q.max_df_size = q.max_df_size.max(size);
     }
-    if q.complete() {
-        Step::Complete
-    } else {
-        Step::Held
-    }
+    Step::after(q)
 }
 
 /// `ip_frag_reasm`: the first fragment's header over all the data.

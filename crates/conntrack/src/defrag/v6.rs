@@ -4,7 +4,7 @@ use ctguard_wire::ip::protocol;
 use ctguard_wire::ipv6;
 use ctguard_wire::ipv6_ext::{self, End, FRAGMENT_LEN};
 
-use super::queue::{Insert, Queue, ecn_bit, merge_ecn};
+use super::queue::{Insert, Queue, Step, ecn_bit, merge_ecn};
 use super::{FragDir, Reassembly, over_limit, truesize};
 use crate::Instant;
 use crate::sysctl::Sysctl;
@@ -16,13 +16,6 @@ pub(super) struct Key {
     src: [u8; 16],
     dst: [u8; 16],
     id: u32,
-}
-
-enum Step {
-    Held,
-    Complete,
-    Drop(&'static str),
-    Kill(&'static str),
 }
 
 pub(super) fn push(
@@ -122,11 +115,7 @@ fn queue_fragment(
         q.nh_at = frag.announced_at.map_or(6, |a| ipv6::HEADER_LEN + a);
         q.next_header = frag.next_header;
     }
-    if q.complete() {
-        Step::Complete
-    } else {
-        Step::Held
-    }
+    Step::after(q)
 }
 
 /// `nf_ct_frag6_reasm`: the first fragment's headers, minus the fragment header, over all the
