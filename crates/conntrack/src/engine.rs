@@ -1,6 +1,7 @@
 //! The tracker's entry point: one packet and the time in, a verdict out (the kernel's
 //! nf_conntrack_in followed by the confirm at the end of the hook path).
 
+use ctguard_wire::ip::protocol;
 use std::collections::VecDeque;
 
 use crate::Instant;
@@ -159,8 +160,8 @@ fn invert(t: &Tuple) -> Option<Tuple> {
         dport: t.sport,
         ..*t
     };
-    if matches!(t.proto, 1 | 58) {
-        let ty = icmp::inverse_type(t.proto == 58, t.icmp_type())?;
+    if matches!(t.proto, protocol::ICMP | protocol::ICMPV6) {
+        let ty = icmp::inverse_type(t.proto == protocol::ICMPV6, t.icmp_type())?;
         r.sport = t.sport;
         r.dport = u16::from(ty) << 8 | u16::from(t.icmp_code());
     }
@@ -371,7 +372,7 @@ impl Conntrack {
         }
         let v6 = ip.l3 == L3::V6;
         let l4 = intake::parse_l4(ip, self.sysctl.checksum);
-        let is_icmp = (ip.proto == 1 && !v6) || (ip.proto == 58 && v6);
+        let is_icmp = (ip.proto == protocol::ICMP && !v6) || (ip.proto == protocol::ICMPV6 && v6);
         if is_icmp {
             match &l4 {
                 Err(e) => return self.icmp_failed(ip.proto, Reason::L4(*e), now),
@@ -390,7 +391,7 @@ impl Conntrack {
         let (sport, dport) = match &l4 {
             Ok(L4::Tcp { sport, dport, .. }) | Ok(L4::Udp { sport, dport }) => (*sport, *dport),
             Ok(L4::Icmp(m)) => (m.id, u16::from(m.ty) << 8 | u16::from(m.code)),
-            Ok(L4::Other) if ip.proto == 47 => gre::keys(ip.l4()),
+            Ok(L4::Other) if ip.proto == protocol::GRE => gre::keys(ip.l4()),
             Ok(L4::Other) => (0, 0),
             Err(_) => match ip.l4() {
                 [a, b, c, d, ..] => (u16::from_be_bytes([*a, *b]), u16::from_be_bytes([*c, *d])),
@@ -422,12 +423,12 @@ impl Conntrack {
                         return o;
                     }
                     let proto = match ip.proto {
-                        6 => ProtoState::Generic, // replaced once the TCP tracker accepts the segment
-                        17 | 136 => ProtoState::Udp {
+                        protocol::TCP => ProtoState::Generic, // replaced once the TCP tracker accepts the segment
+                        protocol::UDP | protocol::UDPLITE => ProtoState::Udp {
                             stream_after: now + udp::STREAM_AFTER,
                         },
-                        1 | 58 => ProtoState::Icmp,
-                        47 => ProtoState::Gre(gre::GreTimeouts::new(&self.sysctl)),
+                        protocol::ICMP | protocol::ICMPV6 => ProtoState::Icmp,
+                        protocol::GRE => ProtoState::Gre(gre::GreTimeouts::new(&self.sysctl)),
                         _ => ProtoState::Generic,
                     };
                     let conn = Conn {

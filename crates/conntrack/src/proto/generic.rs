@@ -1,6 +1,7 @@
 //! Protocols without a tracker of their own: one entry per address pair and protocol.
 
 use core::time::Duration;
+use ctguard_wire::ip::protocol;
 
 use crate::sysctl::{Sysctl, secs};
 
@@ -11,12 +12,12 @@ pub fn timeout(sysctl: &Sysctl) -> Duration {
 /// The name /proc prints for a protocol number.
 pub fn proto_name(proto: u8) -> &'static str {
     match proto {
-        6 => "tcp",
-        17 => "udp",
-        136 => "udplite",
-        1 => "icmp",
-        58 => "icmpv6",
-        47 => "gre",
+        protocol::TCP => "tcp",
+        protocol::UDP => "udp",
+        protocol::UDPLITE => "udplite",
+        protocol::ICMP => "icmp",
+        protocol::ICMPV6 => "icmpv6",
+        protocol::GRE => "gre",
         _ => "unknown",
     }
 }

@@ -17,17 +17,7 @@ use super::format_ip;
 
 // Log flags: nf_conntrack passes no loginfo, so nf_log_syslog uses NF_LOG_DEFAULT_MASK (0x0f: TCPSEQ|TCPOPT|IPOPT|UID).
 
-const PROTO_HOPOPTS: u8 = 0;
-const PROTO_ICMP: u8 = 1;
-const PROTO_TCP: u8 = 6;
-const PROTO_UDP: u8 = 17;
-const PROTO_ROUTING: u8 = 43;
-const PROTO_FRAGMENT: u8 = 44;
-const PROTO_ESP: u8 = 50;
-const PROTO_AH: u8 = 51;
-const PROTO_ICMPV6: u8 = 58;
-const PROTO_DSTOPTS: u8 = 60;
-const PROTO_UDPLITE: u8 = 136;
+use ctguard_wire::ip::protocol;
 
 /// Writes the packet part of a kernel netfilter log line, from `MAC=` to the end, with no
 /// trailing space: e.g. `MAC=02:00:00:00:01:01:02:00:00:00:01:64:08:00 SRC=10.99.1.100 DST=10.99.2.100 LEN=40 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=42001 DPT=80 SEQ=1000 ACK=0 WINDOW=64240 RES=0x00 SYN FIN URGP=0`.
@@ -81,7 +71,7 @@ fn trim_ipv6(ip: &[u8]) -> &[u8] {
         Some(h) => {
             let payload = usize::from(be16(h, 4));
             let total = 40 + payload;
-            if (payload != 0 || h[6] != PROTO_HOPOPTS) && total < ip.len() {
+            if (payload != 0 || h[6] != protocol::HOPOPTS) && total < ip.len() {
                 &ip[..total]
             } else {
                 ip
@@ -170,10 +160,10 @@ fn ipv4(out: &mut String, buf: &[u8], iphoff: usize) {
     let fragment = offset != 0;
     let l4 = iphoff + ihl;
     match h[9] {
-        PROTO_TCP => tcp(out, buf, fragment, l4),
-        p @ (PROTO_UDP | PROTO_UDPLITE) => udp(out, buf, p, fragment, l4),
-        PROTO_ICMP => icmp(out, buf, fragment, iphoff, l4),
-        PROTO_AH => {
+        protocol::TCP => tcp(out, buf, fragment, l4),
+        p @ (protocol::UDP | protocol::UDPLITE) => udp(out, buf, p, fragment, l4),
+        protocol::ICMP => icmp(out, buf, fragment, iphoff, l4),
+        protocol::AH => {
             // Unlike the others, a non-first fragment prints nothing at all here.
             if fragment {
                 return;
@@ -186,7 +176,7 @@ fn ipv4(out: &mut String, buf: &[u8], iphoff: usize) {
                 None => incomplete(out, remaining(buf, l4)),
             }
         }
-        PROTO_ESP => {
+        protocol::ESP => {
             out.push_str("PROTO=ESP ");
             if fragment {
                 return;
@@ -305,7 +295,7 @@ fn tcp(out: &mut String, buf: &[u8], fragment: bool, off: usize) {
 }
 
 fn udp(out: &mut String, buf: &[u8], proto: u8, fragment: bool, off: usize) {
-    out.push_str(if proto == PROTO_UDP {
+    out.push_str(if proto == protocol::UDP {
         "PROTO=UDP "
     } else {
         "PROTO=UDPLITE "
@@ -359,7 +349,12 @@ fn ipv6(out: &mut String, buf: &[u8], off: usize, recurse: bool) {
     let mut current = h[6];
     while matches!(
         current,
-        PROTO_HOPOPTS | PROTO_ROUTING | PROTO_FRAGMENT | PROTO_ESP | PROTO_AH | PROTO_DSTOPTS
+        protocol::HOPOPTS
+            | protocol::ROUTING
+            | protocol::FRAGMENT
+            | protocol::ESP
+            | protocol::AH
+            | protocol::DSTOPTS
     ) {
         let Some(hp) = get(buf, ptr, 2) else {
             out.push_str("TRUNCATED");
@@ -367,7 +362,7 @@ fn ipv6(out: &mut String, buf: &[u8], off: usize, recurse: bool) {
         };
         out.push_str("OPT ( ");
         let len = match current {
-            PROTO_FRAGMENT => {
+            protocol::FRAGMENT => {
                 out.push_str("FRAG:");
                 let Some(fh) = get(buf, ptr, 8) else {
                     out.push_str("TRUNCATED ");
@@ -384,7 +379,7 @@ fn ipv6(out: &mut String, buf: &[u8], off: usize, recurse: bool) {
                 }
                 8
             }
-            PROTO_AH => {
+            protocol::AH => {
                 out.push_str("AH ");
                 if fragment {
                     out.push(')');
@@ -397,7 +392,7 @@ fn ipv6(out: &mut String, buf: &[u8], off: usize, recurse: bool) {
                 let _ = write!(out, "SPI=0x{:x} ", be32(ah, 4));
                 (usize::from(hp[1]) + 2) * 4
             }
-            PROTO_ESP => {
+            protocol::ESP => {
                 out.push_str("ESP ");
                 if fragment {
                     out.push(')');
@@ -428,9 +423,9 @@ fn ipv6(out: &mut String, buf: &[u8], off: usize, recurse: bool) {
     }
 
     match current {
-        PROTO_TCP => tcp(out, buf, fragment, ptr),
-        p @ (PROTO_UDP | PROTO_UDPLITE) => udp(out, buf, p, fragment, ptr),
-        PROTO_ICMPV6 => icmpv6(out, buf, fragment, ptr, recurse),
+        protocol::TCP => tcp(out, buf, fragment, ptr),
+        p @ (protocol::UDP | protocol::UDPLITE) => udp(out, buf, p, fragment, ptr),
+        protocol::ICMPV6 => icmpv6(out, buf, fragment, ptr, recurse),
         p => {
             let _ = write!(out, "PROTO={p} ");
         }
@@ -718,10 +713,10 @@ mod tests {
     #[test]
     fn ipv6_extension_headers() {
         // Hop-by-hop (8 bytes), then a first fragment with more to come, then TCP.
-        let mut ext = vec![PROTO_FRAGMENT, 0, 1, 4, 0, 0, 0, 0];
+        let mut ext = vec![protocol::FRAGMENT, 0, 1, 4, 0, 0, 0, 0];
         ext.extend_from_slice(&[6, 0, 0x00, 0x01, 0xca, 0xfe, 0x00, 0x01]);
         ext.extend_from_slice(&tcp_hdr(&[]));
-        let p = v6(PROTO_HOPOPTS, &ext);
+        let p = v6(protocol::HOPOPTS, &ext);
         assert_eq!(
             show(None, &p),
             format!(
@@ -732,29 +727,51 @@ mod tests {
         );
 
         // A later fragment: the offset in bytes, the protocol name only.
-        let p = v6(PROTO_FRAGMENT, &[17, 0, 0x05, 0xa8, 0, 0, 0, 9, 1, 2, 3, 4]);
+        let p = v6(
+            protocol::FRAGMENT,
+            &[17, 0, 0x05, 0xa8, 0, 0, 0, 9, 1, 2, 3, 4],
+        );
         assert_tail(&p, "OPT ( FRAG:1448 ID:00000009 ) PROTO=UDP");
         // An options header after a later fragment ends the walk.
-        let p = v6(PROTO_FRAGMENT, &[60, 0, 0x05, 0xa8, 0, 0, 0, 9, 6, 0]);
+        let p = v6(protocol::FRAGMENT, &[60, 0, 0x05, 0xa8, 0, 0, 0, 9, 6, 0]);
         assert_tail(&p, "OPT ( FRAG:1448 ID:00000009 ) OPT ( )");
 
         let p = v6(
-            PROTO_AH,
+            protocol::AH,
             &[
-                PROTO_ESP, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 1,
+                protocol::ESP,
+                1,
+                0,
+                0,
+                0,
+                0,
+                1,
+                0,
+                0,
+                0,
+                0,
+                1,
+                0,
+                0,
+                0,
+                2,
+                0,
+                0,
+                0,
+                1,
             ],
         );
         assert_tail(&p, "OPT ( AH SPI=0x100 ) OPT ( ESP SPI=0x2 )");
-        let p = v6(PROTO_ESP, &[0, 0, 0]);
+        let p = v6(protocol::ESP, &[0, 0, 0]);
         assert_tail(&p, "OPT ( ESP INCOMPLETE [3 bytes] )");
-        let p = v6(PROTO_AH, &[6, 1, 0, 0, 0]);
+        let p = v6(protocol::AH, &[6, 1, 0, 0, 0]);
         assert_tail(&p, "OPT ( AH INCOMPLETE [5 bytes] )");
-        let p = v6(PROTO_FRAGMENT, &[6, 0, 0, 0]);
+        let p = v6(protocol::FRAGMENT, &[6, 0, 0, 0]);
         assert_tail(&p, "OPT ( FRAG:TRUNCATED");
-        let p = v6(PROTO_ROUTING, &[6]);
+        let p = v6(protocol::ROUTING, &[6]);
         assert_tail(&p, "FLOWLBL=0 TRUNCATED");
         // A header length pointing past the end: the kernel's unsigned count wraps.
-        let p = v6(PROTO_DSTOPTS, &[6, 255]);
+        let p = v6(protocol::DSTOPTS, &[6, 255]);
         assert_tail(&p, "OPT ( ) PROTO=TCP INCOMPLETE [4294965250 bytes]");
     }
 
@@ -800,10 +817,10 @@ mod tests {
         let mut quoted_tcp = vec![3, 3, 0, 0, 0, 0, 0, 0];
         quoted_tcp.extend_from_slice(&v4(6, 0, &[1, 1, 1, 0], &tcp_hdr(&[1, 1, 4, 2])));
         let mut quoted_v6 = vec![1, 4, 0, 0, 0, 0, 0, 0];
-        quoted_v6.extend_from_slice(&v6(PROTO_HOPOPTS, &[6, 0, 1, 4, 0, 0, 0, 0]));
-        let mut ext = vec![PROTO_ROUTING, 0, 1, 4, 0, 0, 0, 0];
-        ext.extend_from_slice(&[PROTO_FRAGMENT, 0, 0, 0, 0, 0, 0, 0]);
-        ext.extend_from_slice(&[PROTO_AH, 0, 0, 1, 0, 0, 0, 1]);
+        quoted_v6.extend_from_slice(&v6(protocol::HOPOPTS, &[6, 0, 1, 4, 0, 0, 0, 0]));
+        let mut ext = vec![protocol::ROUTING, 0, 1, 4, 0, 0, 0, 0];
+        ext.extend_from_slice(&[protocol::FRAGMENT, 0, 0, 0, 0, 0, 0, 0]);
+        ext.extend_from_slice(&[protocol::AH, 0, 0, 1, 0, 0, 0, 1]);
         ext.extend_from_slice(&[17, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1]);
         ext.extend_from_slice(&udp_hdr());
         let packets = [
@@ -812,8 +829,8 @@ mod tests {
             v4(1, 0, &[], &[17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
             v4(51, 0, &[], &[6, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1]),
             v6(58, &quoted_v6),
-            v6(PROTO_HOPOPTS, &ext),
-            v6(PROTO_ESP, &[0, 0, 0, 1, 0, 0, 0, 1]),
+            v6(protocol::HOPOPTS, &ext),
+            v6(protocol::ESP, &[0, 0, 0, 1, 0, 0, 0, 1]),
         ];
         let mac = [0u8; 14];
         for p in &packets {

@@ -1,6 +1,7 @@
 //! `/proc/net/nf_conntrack` lines.
 
 use core::fmt::Write;
+use ctguard_wire::ip::protocol;
 use std::net::IpAddr;
 
 use crate::Instant;
@@ -33,10 +34,10 @@ fn tuple(t: &Tuple, out: &mut String) {
     format_ip(t.dst_ip(), out);
     out.push(' ');
     match t.proto {
-        6 | 17 | 136 => {
+        protocol::TCP | protocol::UDP | protocol::UDPLITE => {
             let _ = write!(out, "sport={} dport={} ", t.sport, t.dport);
         }
-        1 | 58 => {
+        protocol::ICMP | protocol::ICMPV6 => {
             let _ = write!(
                 out,
                 "type={} code={} id={} ",
@@ -45,7 +46,7 @@ fn tuple(t: &Tuple, out: &mut String) {
                 t.sport
             );
         }
-        47 => {
+        protocol::GRE => {
             let _ = write!(out, "srckey={:#x} dstkey={:#x} ", t.sport, t.dport);
         }
         _ => {}
