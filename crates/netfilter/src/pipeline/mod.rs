@@ -1,0 +1,1 @@
+//! A packet through the hooks, in the kernel order.

@@ -1,0 +1,1 @@
+//! Replies that the REJECT target sends, built as the kernel builds them.

@@ -1,0 +1,1 @@
+//! The rule-set model, parsers and writer.
