@@ -83,6 +83,9 @@ pub struct Outcome {
     pub dir: Option<Dir>,
     /// The packet's entry, if it is still in the table after the packet.
     pub conn: Option<ConnId>,
+    /// The packet created a connection that is not confirmed yet: it is
+    /// [`Conntrack::unconfirmed`] until [`Conntrack::confirm`] or [`Conntrack::abandon`].
+    pub unconfirmed: bool,
     pub reason: Option<Reason>,
 }
 
@@ -93,6 +96,7 @@ impl Outcome {
             ctstate: Some(ctstate),
             dir,
             conn,
+            unconfirmed: false,
             reason: None,
         }
     }
@@ -103,6 +107,7 @@ impl Outcome {
             ctstate: Some(CtState::Invalid),
             dir: None,
             conn: None,
+            unconfirmed: false,
             reason: Some(reason),
         }
     }
@@ -113,8 +118,26 @@ impl Outcome {
             ctstate: None,
             dir: None,
             conn: None,
+            unconfirmed: false,
             reason: Some(reason),
         }
+    }
+
+    /// The verdict of a fragment held for reassembly.
+    pub fn held() -> Self {
+        Outcome {
+            verdict: Verdict::Held,
+            ctstate: None,
+            dir: None,
+            conn: None,
+            unconfirmed: false,
+            reason: None,
+        }
+    }
+
+    /// A packet that skipped tracking (`NOTRACK`, `CT --notrack`).
+    pub fn untracked() -> Self {
+        Outcome::state(CtState::Untracked, None, None)
     }
 }
 
@@ -134,6 +157,9 @@ pub struct Conntrack {
     ratelimit: RateLimit,
     netns: Option<u32>,
     malformed: Vec<(&'static str, u64)>,
+    /// The connection the current packet created, until it is confirmed or abandoned (the
+    /// kernel's unconfirmed list; it counts towards the table's size).
+    unconfirmed: Option<Conn>,
     /// The packet being tracked, kept only while `nf_conntrack_log_invalid` is on, for the
     /// packet fields of its log lines.
     logged: LoggedPacket,
@@ -191,6 +217,7 @@ impl Conntrack {
             ratelimit: RateLimit::default(),
             netns: None,
             malformed: Vec::new(),
+            unconfirmed: None,
             logged: LoggedPacket::default(),
         }
     }
@@ -315,23 +342,80 @@ impl Conntrack {
 
     fn process_parsed(&mut self, ip: &Ip<'_>, zone: u16, now: Instant) -> Outcome {
         self.handle_timeout(now);
-        if ip.fragment.is_none() {
-            return self.track(ip, zone, now);
+        let mut o = if ip.fragment.is_none() {
+            self.track(ip, zone, now)
+        } else {
+            match self.defrag.push(ip, now, &self.sysctl) {
+                Reassembly::Held => Outcome::held(),
+                Reassembly::Dropped(why) => Outcome::dropped(Reason::Fragment(why)),
+                Reassembly::Complete(whole) => match intake::parse_reassembled(&whole) {
+                    Ok(ip) => self.track(&ip, zone, now),
+                    Err(m) => self.count_malformed(m),
+                },
+            }
+        };
+        if o.unconfirmed {
+            o.conn = self.confirm(now);
+            o.unconfirmed = false;
         }
-        match self.defrag.push(ip, now, &self.sysctl) {
-            Reassembly::Held => Outcome {
-                verdict: Verdict::Held,
-                ctstate: None,
-                dir: None,
-                conn: None,
-                reason: None,
-            },
-            Reassembly::Dropped(why) => Outcome::dropped(Reason::Fragment(why)),
-            Reassembly::Complete(whole) => match intake::parse_reassembled(&whole) {
-                Ok(ip) => self.track(&ip, zone, now),
-                Err(m) => self.count_malformed(m),
-            },
+        o
+    }
+
+    /// Reassembly, as the kernel's defrag hook does it before the raw table. Runs the
+    /// collector first, as every packet does.
+    pub fn defragment(&mut self, ip: &Ip<'_>, now: Instant) -> Reassembly {
+        self.handle_timeout(now);
+        self.defrag.push(ip, now, &self.sysctl)
+    }
+
+    /// Counts a frame the IP layer refused before netfilter.
+    pub fn refuse(&mut self, m: Malformed) -> Outcome {
+        self.count_malformed(m)
+    }
+
+    /// The conntrack hook (PREROUTING or OUTPUT, priority -200) on a whole datagram. A new
+    /// connection is left unconfirmed ([`Outcome::unconfirmed`]); the caller confirms it when
+    /// the packet leaves the last hook, or abandons it when the packet is dropped. `mac` is
+    /// the link header that invalid-packet log lines print.
+    pub fn conntrack_in(
+        &mut self,
+        ip: &Ip<'_>,
+        zone: u16,
+        mac: Option<[u8; 14]>,
+        now: Instant,
+    ) -> Outcome {
+        self.abandon();
+        self.handle_timeout(now);
+        self.logged.mac = mac;
+        self.track(ip, zone, now)
+    }
+
+    /// The connection the last packet created, before it is confirmed.
+    pub fn unconfirmed(&self) -> Option<&Conn> {
+        self.unconfirmed.as_ref()
+    }
+
+    pub fn unconfirmed_mut(&mut self) -> Option<&mut Conn> {
+        self.unconfirmed.as_mut()
+    }
+
+    /// The confirm hook: the unconfirmed connection joins the table.
+    pub fn confirm(&mut self, now: Instant) -> Option<ConnId> {
+        let c = self.unconfirmed.take()?;
+        let id = self.table.insert(c);
+        if self.record_events {
+            self.events.push_back(Event::New { id, at: now });
         }
+        Some(id)
+    }
+
+    /// The packet that created the unconfirmed connection was dropped: the entry goes.
+    pub fn abandon(&mut self) {
+        self.unconfirmed = None;
+    }
+
+    pub fn get_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
+        self.table.get_mut(id)
     }
 
     fn log(&mut self, line: LogLine, now: Instant) {
@@ -638,17 +722,15 @@ impl Conntrack {
         if dir == Dir::Reply {
             conn.status.set(Status::SEEN_REPLY);
         }
-        let id = match target {
-            Target::Existing(id) => id,
+        match target {
+            Target::Existing(id) => Handled::Done(Outcome::state(ctstate, Some(dir), Some(id))),
             Target::Pending(c) => {
-                let id = self.table.insert(c);
-                if self.record_events {
-                    self.events.push_back(Event::New { id, at: now });
-                }
-                id
+                self.unconfirmed = Some(c);
+                let mut o = Outcome::state(ctstate, Some(dir), None);
+                o.unconfirmed = true;
+                Handled::Done(o)
             }
-        };
-        Handled::Done(Outcome::state(ctstate, Some(dir), Some(id)))
+        }
     }
 
     fn finish_invalid(&mut self, proto: u8, reason: Reason, now: Instant) -> Handled {
