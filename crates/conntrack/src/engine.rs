@@ -148,7 +148,7 @@ pub const DEFAULT_SEED: u64 = 0x6374_6775_6172_6400;
 #[derive(Debug)]
 pub struct Conntrack {
     sysctl: Sysctl,
-    table: Table,
+    pub(crate) table: Table,
     stats: Stats,
     defrag: Defrag,
     gc: Gc,
@@ -160,6 +160,8 @@ pub struct Conntrack {
     /// The connection the current packet created, until it is confirmed or abandoned (the
     /// kernel's unconfirmed list; it counts towards the table's size).
     unconfirmed: Option<Conn>,
+    /// NAT's port choices (the kernel takes them from get_random_u16).
+    pub(crate) rng: u64,
     /// The packet being tracked, kept only while `nf_conntrack_log_invalid` is on, for the
     /// packet fields of its log lines.
     logged: LoggedPacket,
@@ -178,7 +180,7 @@ fn push_destroyed(
 }
 
 /// The reply tuple of a connection whose first packet had tuple `t`.
-fn invert(t: &Tuple) -> Option<Tuple> {
+pub(crate) fn invert(t: &Tuple) -> Option<Tuple> {
     let mut r = Tuple {
         src: t.dst,
         dst: t.src,
@@ -218,6 +220,7 @@ impl Conntrack {
             netns: None,
             malformed: Vec::new(),
             unconfirmed: None,
+            rng: seed | 1,
             logged: LoggedPacket::default(),
         }
     }
@@ -416,6 +419,28 @@ impl Conntrack {
 
     pub fn get_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
         self.table.get_mut(id)
+    }
+
+    /// Whether an entry other than the unconfirmed one has tuple `t` in either direction
+    /// (the kernel's `nf_conntrack_tuple_taken`). Expired entries met are reaped.
+    pub fn tuple_taken(&mut self, t: &Tuple, zone: u16, now: Instant) -> bool {
+        let (events, record) = (&mut self.events, self.record_events);
+        self.table
+            .find(t, zone, now, &mut |c| {
+                push_destroyed(events, record, c, DestroyReason::Expired, now)
+            })
+            .is_some()
+    }
+
+    /// The next pseudo-random 16 bits (xorshift64*), seeded from the hash seed so that runs
+    /// are reproducible.
+    pub(crate) fn random_u16(&mut self) -> u16 {
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 48) as u16
     }
 
     fn log(&mut self, line: LogLine, now: Instant) {

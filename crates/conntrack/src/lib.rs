@@ -36,6 +36,7 @@ mod event;
 mod gc;
 mod hash;
 pub mod intake;
+pub mod nat;
 pub mod proto;
 mod stats;
 pub mod sysctl;

@@ -15,6 +15,7 @@ pub mod protocol {
     /// IPv6 "no next header".
     pub const NONE: u8 = 59;
     pub const DSTOPTS: u8 = 60;
+    pub const DCCP: u8 = 33;
     pub const SCTP: u8 = 132;
     pub const UDPLITE: u8 = 136;
 }
