@@ -1,5 +1,13 @@
 //! The `net.netfilter.nf_conntrack_*` settings, keyed by their kernel names, with the kernel's
 //! defaults (Linux 6.18, read off a child network namespace).
+//!
+//! [`conf`] reads `sysctl.conf` files (`sysctl -p FILE`, `/etc/sysctl.d/*.conf`) into these
+//! settings, with the kernel's ranges and the pre-2.6.25 `ip_conntrack_*` names.
+
+pub mod conf;
+pub mod names;
+
+pub use conf::{Diagnostic, Setting, Severity, SysctlConf};
 
 use core::fmt;
 use core::time::Duration;
