@@ -1,6 +1,7 @@
 //! `ctguard`: see what Linux connection tracking does with your traffic.
 
 mod demo;
+mod settings;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,8 +31,13 @@ enum Command {
         #[arg(long)]
         each: bool,
     },
-    /// List every tracker setting with its value, as `sysctl -a` prints them.
-    Sysctl,
+    /// List every tracker setting with its value, as `sysctl -a` prints them; with
+    /// `--conf`, after applying a sysctl.conf file (as `sysctl -p FILE`).
+    Sysctl {
+        /// A sysctl.conf file (legacy ip_conntrack names are mapped, with a notice).
+        #[arg(long, value_name = "FILE")]
+        conf: Vec<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -41,13 +47,7 @@ fn main() -> ExitCode {
         each: false,
     }) {
         Command::Demo { scenario, each } => demo::run(scenario.as_deref(), each),
-        Command::Sysctl => {
-            let s = ctguard_conntrack::Sysctl::default();
-            for key in ctguard_conntrack::sysctl::KEYS {
-                println!("{key} = {}", s.get(key).unwrap_or_default());
-            }
-            Ok(())
-        }
+        Command::Sysctl { conf } => settings::run(&conf),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
