@@ -1,6 +1,6 @@
 //! Text views of the engine's state in the kernel's formats.
 
-mod nflog;
+pub mod nflog;
 mod proc;
 
 pub use nflog::packet_fields;

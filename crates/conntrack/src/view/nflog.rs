@@ -6,18 +6,141 @@
 //! functions here read `buf` (the whole packet, from the outer IP header) at absolute offsets
 //! the same way, so a quoted packet inside an ICMP error sees the same bounds as the kernel.
 //!
-//! Not printed: `UID=`/`GID=` (needs a local socket, which a forwarded or pre-routing packet
-//! never has) and `MARK=` (the kernel adds `MARK=0x..` when `skb->mark` is set; the caller
-//! knows the mark, this function does not).
+//! Two entry points: [`packet_fields`] for the conntrack invalid-packet log (no loginfo, so
+//! `nf_log_syslog` uses its default flags, [`LogFlags::DEFAULT_MASK`]: TCP sequence numbers,
+//! TCP options and IP options, raw `MAC=`), and [`log_line`] for the LOG target (`xt_LOG`),
+//! whose flags are the rule's `--log-*` options.
+//!
+//! Not printed: `UID=`/`GID=` (`--log-uid`: the kernel prints `UID=0 GID=0 ` after the
+//! transport fields for a packet that still carries its local socket, i.e. locally generated
+//! ones at OUTPUT and POSTROUTING; ctguard's packets have no socket), `MARK=` (the kernel adds
+//! `MARK=0x.. ` at the end when `skb->mark` is set; the caller knows the mark, this module does
+//! not), `PHYSIN=`/`PHYSOUT=` (bridged packets) and `VPROTO=`/`VID=` (a VLAN tag held out of
+//! band, with `--log-macdecode`).
+//!
+//! The kernel's line ends with a space (every field is written with one); the text here does
+//! not, as the recorder trims it.
 
 use core::fmt::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::format_ip;
 
-// Log flags: nf_conntrack passes no loginfo, so nf_log_syslog uses NF_LOG_DEFAULT_MASK (0x0f: TCPSEQ|TCPOPT|IPOPT|UID).
-
 use ctguard_wire::ip::protocol;
+
+/// What the LOG target prints besides the fixed fields: its `--log-*` options, the
+/// `XT_LOG_*` bits of `xt_LOG.h`.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct LogFlags {
+    /// `--log-tcp-sequence` (0x01): `SEQ=.. ACK=..` for TCP.
+    pub tcp_seq: bool,
+    /// `--log-tcp-options` (0x02): `OPT (..)` with the TCP options in hex.
+    pub tcp_opt: bool,
+    /// `--log-ip-options` (0x04): `OPT (..)` with the IPv4 options in hex; for IPv6 the
+    /// `OPT ( .. )` brackets around each extension header, and the AH and ESP SPIs.
+    pub ip_opt: bool,
+    /// `--log-uid` (0x08): `UID= GID=` of a local socket (never printed here: see the module
+    /// documentation).
+    pub uid: bool,
+    /// `--log-macdecode` (0x20): `MACSRC= MACDST= MACPROTO=` for Ethernet instead of `MAC=`.
+    pub macdecode: bool,
+}
+
+impl LogFlags {
+    /// No options: what `-j LOG` alone gives.
+    pub const NONE: LogFlags = LogFlags {
+        tcp_seq: false,
+        tcp_opt: false,
+        ip_opt: false,
+        uid: false,
+        macdecode: false,
+    };
+
+    /// `NF_LOG_DEFAULT_MASK` (0x0f), used when the logger is given no flags: conntrack's
+    /// invalid-packet log. `MAC=` stays raw: decoding is not in the mask.
+    pub const DEFAULT_MASK: LogFlags = LogFlags {
+        tcp_seq: true,
+        tcp_opt: true,
+        ip_opt: true,
+        uid: true,
+        macdecode: false,
+    };
+
+    /// From the `XT_LOG_*` bits (`logflags` of `struct xt_log_info`); unknown bits are
+    /// ignored.
+    pub fn from_bits(bits: u8) -> LogFlags {
+        LogFlags {
+            tcp_seq: bits & 0x01 != 0,
+            tcp_opt: bits & 0x02 != 0,
+            ip_opt: bits & 0x04 != 0,
+            uid: bits & 0x08 != 0,
+            macdecode: bits & 0x20 != 0,
+        }
+    }
+
+    /// The `XT_LOG_*` bits.
+    pub fn bits(self) -> u8 {
+        u8::from(self.tcp_seq)
+            | u8::from(self.tcp_opt) << 1
+            | u8::from(self.ip_opt) << 2
+            | u8::from(self.uid) << 3
+            | u8::from(self.macdecode) << 5
+    }
+}
+
+/// Writes a LOG target line after the prefix the caller has written: `IN=.. OUT=.. `, the
+/// link-layer header, then the packet's fields, with no trailing space.
+///
+/// `in_dev` / `out_dev`: the hook's devices (PREROUTING, INPUT: `IN` only; FORWARD: both;
+/// OUTPUT: `OUT` only; POSTROUTING: `OUT`, and `IN` too for a forwarded packet). The link
+/// header is printed only when there is an input device, as `MAC=` followed by `mac` in hex
+/// (`MAC= ` alone when `mac` is None: a device with no link header) or, with
+/// [`LogFlags::macdecode`] and a 14-byte (Ethernet) header, as
+/// `MACSRC=.. MACDST=.. MACPROTO=....`. `ip`: the IP packet as in [`packet_fields`].
+///
+/// E.g. `IN=r0 OUT= MACSRC=fe:59:29:93:50:c1 MACDST=5a:db:e6:52:3c:c0 MACPROTO=0800 SRC=10.77.1.1 DST=10.77.1.2 LEN=52 TOS=0x00 PREC=0x00 TTL=61 ID=102 PROTO=TCP SPT=40001 DPT=3003 WINDOW=8192 RES=0x00 SYN URGP=0`.
+pub fn log_line(
+    out: &mut String,
+    in_dev: Option<&str>,
+    out_dev: Option<&str>,
+    mac: Option<&[u8]>,
+    ip: &[u8],
+    flags: LogFlags,
+) {
+    let _ = write!(
+        out,
+        "IN={} OUT={} ",
+        in_dev.unwrap_or(""),
+        out_dev.unwrap_or("")
+    );
+    if in_dev.is_some() {
+        match mac {
+            Some(m) if flags.macdecode && m.len() == 14 => {
+                out.push_str("MACSRC=");
+                mac_hex(out, &m[6..12]);
+                out.push_str(" MACDST=");
+                mac_hex(out, &m[..6]);
+                let _ = write!(out, " MACPROTO={:02x}{:02x} ", m[12], m[13]);
+            }
+            Some(m) => {
+                out.push_str("MAC=");
+                mac_hex(out, m);
+                out.push(' ');
+            }
+            None => out.push_str("MAC= "),
+        }
+    }
+    fields(out, ip, flags);
+}
+
+fn mac_hex(out: &mut String, bytes: &[u8]) {
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 {
+            out.push(':');
+        }
+        let _ = write!(out, "{b:02x}");
+    }
+}
 
 /// Writes the packet part of a kernel netfilter log line, from `MAC=` to the end, with no
 /// trailing space: e.g. `MAC=02:00:00:00:01:01:02:00:00:00:01:64:08:00 SRC=10.99.1.100 DST=10.99.2.100 LEN=40 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=42001 DPT=80 SEQ=1000 ACK=0 WINDOW=64240 RES=0x00 SYN FIN URGP=0`.
@@ -27,21 +150,21 @@ use ctguard_wire::ip::protocol;
 /// The IP version is taken from the first nibble (6: IPv6, anything else: IPv4). Bytes past
 /// the IP header's length (Ethernet padding) are ignored, as the kernel trims them on input.
 pub fn packet_fields(out: &mut String, mac: Option<&[u8]>, ip: &[u8]) {
-    let start = out.len();
     if let Some(mac) = mac {
         out.push_str("MAC=");
-        for (i, b) in mac.iter().enumerate() {
-            if i > 0 {
-                out.push(':');
-            }
-            let _ = write!(out, "{b:02x}");
-        }
+        mac_hex(out, mac);
         out.push(' ');
     }
+    fields(out, ip, LogFlags::DEFAULT_MASK);
+}
+
+/// The packet's fields from `SRC=` on, trailing space removed.
+fn fields(out: &mut String, ip: &[u8], flags: LogFlags) {
+    let start = out.len();
     if ip.first().is_some_and(|b| b >> 4 == 6) {
-        ipv6(out, trim_ipv6(ip), 0, true);
+        ipv6(out, trim_ipv6(ip), 0, true, flags);
     } else {
-        ipv4(out, trim_ipv4(ip), 0);
+        ipv4(out, trim_ipv4(ip), 0, flags);
     }
     // Every field ends in a space; the line does not.
     if out.len() > start && out.ends_with(' ') {
@@ -111,7 +234,7 @@ fn hex_upper(out: &mut String, bytes: &[u8]) {
 
 /// An IPv4 header at `iphoff` and what follows it; `iphoff` is 0 for the packet itself and
 /// non-zero for the packet quoted in an ICMP error (which is not recursed into again).
-fn ipv4(out: &mut String, buf: &[u8], iphoff: usize) {
+fn ipv4(out: &mut String, buf: &[u8], iphoff: usize, flags: LogFlags) {
     let Some(h) = get(buf, iphoff, 20) else {
         out.push_str("TRUNCATED");
         return;
@@ -147,7 +270,7 @@ fn ipv4(out: &mut String, buf: &[u8], iphoff: usize) {
     if offset != 0 {
         let _ = write!(out, "FRAG:{offset} ");
     }
-    if ihl > 20 {
+    if flags.ip_opt && ihl > 20 {
         let Some(opt) = get(buf, iphoff + 20, ihl - 20) else {
             out.push_str("TRUNCATED");
             return;
@@ -160,9 +283,9 @@ fn ipv4(out: &mut String, buf: &[u8], iphoff: usize) {
     let fragment = offset != 0;
     let l4 = iphoff + ihl;
     match h[9] {
-        protocol::TCP => tcp(out, buf, fragment, l4),
+        protocol::TCP => tcp(out, buf, fragment, l4, flags),
         p @ (protocol::UDP | protocol::UDPLITE) => udp(out, buf, p, fragment, l4),
-        protocol::ICMP => icmp(out, buf, fragment, iphoff, l4),
+        protocol::ICMP => icmp(out, buf, fragment, iphoff, l4, flags),
         protocol::AH => {
             // Unlike the others, a non-first fragment prints nothing at all here.
             if fragment {
@@ -194,7 +317,7 @@ fn ipv4(out: &mut String, buf: &[u8], iphoff: usize) {
     }
 }
 
-fn icmp(out: &mut String, buf: &[u8], fragment: bool, iphoff: usize, l4: usize) {
+fn icmp(out: &mut String, buf: &[u8], fragment: bool, iphoff: usize, l4: usize, flags: LogFlags) {
     out.push_str("PROTO=ICMP ");
     if fragment {
         return;
@@ -233,7 +356,7 @@ fn icmp(out: &mut String, buf: &[u8], fragment: bool, iphoff: usize, l4: usize) 
             }
             if iphoff == 0 {
                 out.push('[');
-                ipv4(out, buf, l4 + 8);
+                ipv4(out, buf, l4 + 8, flags);
                 out.push_str("] ");
             }
             if kind == 3 && code == 4 {
@@ -244,7 +367,7 @@ fn icmp(out: &mut String, buf: &[u8], fragment: bool, iphoff: usize, l4: usize) 
     }
 }
 
-fn tcp(out: &mut String, buf: &[u8], fragment: bool, off: usize) {
+fn tcp(out: &mut String, buf: &[u8], fragment: bool, off: usize, flags: LogFlags) {
     out.push_str("PROTO=TCP ");
     if fragment {
         return;
@@ -253,13 +376,13 @@ fn tcp(out: &mut String, buf: &[u8], fragment: bool, off: usize) {
         incomplete(out, remaining(buf, off));
         return;
     };
+    let _ = write!(out, "SPT={} DPT={} ", be16(th, 0), be16(th, 2));
+    if flags.tcp_seq {
+        let _ = write!(out, "SEQ={} ACK={} ", be32(th, 4), be32(th, 8));
+    }
     let _ = write!(
         out,
-        "SPT={} DPT={} SEQ={} ACK={} WINDOW={} RES=0x{:02x} ",
-        be16(th, 0),
-        be16(th, 2),
-        be32(th, 4),
-        be32(th, 8),
+        "WINDOW={} RES=0x{:02x} ",
         be16(th, 14),
         (be32(th, 12) & 0x0e00_0000) >> 22
     );
@@ -283,7 +406,7 @@ fn tcp(out: &mut String, buf: &[u8], fragment: bool, off: usize) {
     }
     let _ = write!(out, "URGP={} ", be16(th, 18));
     let doff = usize::from(th[12] >> 4) * 4;
-    if doff > 20 {
+    if flags.tcp_opt && doff > 20 {
         let Some(opt) = get(buf, off + 20, doff - 20) else {
             out.push_str("OPT (TRUNCATED)");
             return;
@@ -319,7 +442,7 @@ fn udp(out: &mut String, buf: &[u8], proto: u8, fragment: bool, off: usize) {
 
 /// An IPv6 header at `off` and what follows it; `recurse` is false for the packet quoted in
 /// an ICMPv6 error.
-fn ipv6(out: &mut String, buf: &[u8], off: usize, recurse: bool) {
+fn ipv6(out: &mut String, buf: &[u8], off: usize, recurse: bool, flags: LogFlags) {
     let Some(h) = get(buf, off, 40) else {
         out.push_str("TRUNCATED");
         return;
@@ -360,7 +483,11 @@ fn ipv6(out: &mut String, buf: &[u8], off: usize, recurse: bool) {
             out.push_str("TRUNCATED");
             return;
         };
-        out.push_str("OPT ( ");
+        // Without --log-ip-options the brackets and the AH / ESP details are left out, but
+        // the fragment header is still printed.
+        if flags.ip_opt {
+            out.push_str("OPT ( ");
+        }
         let len = match current {
             protocol::FRAGMENT => {
                 out.push_str("FRAG:");
@@ -380,30 +507,34 @@ fn ipv6(out: &mut String, buf: &[u8], off: usize, recurse: bool) {
                 8
             }
             protocol::AH => {
-                out.push_str("AH ");
-                if fragment {
-                    out.push(')');
-                    return;
+                if flags.ip_opt {
+                    out.push_str("AH ");
+                    if fragment {
+                        out.push(')');
+                        return;
+                    }
+                    let Some(ah) = get(buf, ptr, 12) else {
+                        let _ = write!(out, "INCOMPLETE [{} bytes] )", remaining(buf, ptr));
+                        return;
+                    };
+                    let _ = write!(out, "SPI=0x{:x} ", be32(ah, 4));
                 }
-                let Some(ah) = get(buf, ptr, 12) else {
-                    let _ = write!(out, "INCOMPLETE [{} bytes] )", remaining(buf, ptr));
-                    return;
-                };
-                let _ = write!(out, "SPI=0x{:x} ", be32(ah, 4));
                 (usize::from(hp[1]) + 2) * 4
             }
             protocol::ESP => {
-                out.push_str("ESP ");
-                if fragment {
-                    out.push(')');
-                    return;
-                }
-                match get(buf, ptr, 8) {
-                    Some(esp) => {
-                        let _ = write!(out, "SPI=0x{:x} )", be32(esp, 0));
+                if flags.ip_opt {
+                    out.push_str("ESP ");
+                    if fragment {
+                        out.push(')');
+                        return;
                     }
-                    None => {
-                        let _ = write!(out, "INCOMPLETE [{} bytes] )", remaining(buf, ptr));
+                    match get(buf, ptr, 8) {
+                        Some(esp) => {
+                            let _ = write!(out, "SPI=0x{:x} )", be32(esp, 0));
+                        }
+                        None => {
+                            let _ = write!(out, "INCOMPLETE [{} bytes] )", remaining(buf, ptr));
+                        }
                     }
                 }
                 return;
@@ -411,28 +542,39 @@ fn ipv6(out: &mut String, buf: &[u8], off: usize, recurse: bool) {
             // Hop-by-hop, routing, destination options.
             _ => {
                 if fragment {
-                    out.push(')');
+                    if flags.ip_opt {
+                        out.push(')');
+                    }
                     return;
                 }
                 (usize::from(hp[1]) + 1) * 8
             }
         };
-        out.push_str(") ");
+        if flags.ip_opt {
+            out.push_str(") ");
+        }
         current = hp[0];
         ptr += len;
     }
 
     match current {
-        protocol::TCP => tcp(out, buf, fragment, ptr),
+        protocol::TCP => tcp(out, buf, fragment, ptr, flags),
         p @ (protocol::UDP | protocol::UDPLITE) => udp(out, buf, p, fragment, ptr),
-        protocol::ICMPV6 => icmpv6(out, buf, fragment, ptr, recurse),
+        protocol::ICMPV6 => icmpv6(out, buf, fragment, ptr, recurse, flags),
         p => {
             let _ = write!(out, "PROTO={p} ");
         }
     }
 }
 
-fn icmpv6(out: &mut String, buf: &[u8], fragment: bool, ptr: usize, recurse: bool) {
+fn icmpv6(
+    out: &mut String,
+    buf: &[u8],
+    fragment: bool,
+    ptr: usize,
+    recurse: bool,
+    flags: LogFlags,
+) {
     out.push_str("PROTO=ICMPv6 ");
     if fragment {
         return;
@@ -453,7 +595,7 @@ fn icmpv6(out: &mut String, buf: &[u8], fragment: bool, ptr: usize, recurse: boo
             }
             if recurse {
                 out.push('[');
-                ipv6(out, buf, ptr + 8, false);
+                ipv6(out, buf, ptr + 8, false, flags);
                 out.push_str("] ");
             }
             if kind == 2 {
@@ -854,5 +996,159 @@ mod tests {
         }
         assert_eq!(show(None, &[]), "TRUNCATED");
         assert_eq!(show(None, &[0x60; 39]), "TRUNCATED");
+    }
+
+    /// Frames and the lines the kernel's LOG target printed for them (Linux 6.18, iptables
+    /// 1.8.9 nf_tables), recorded by `crates/netfilter/src/reject/testdata/capture.sh`: the
+    /// frames were sent from a client namespace over a veth to a router namespace whose
+    /// rules log them; the lines were read with dmesg (with `nf_log_all_netns` 1), the rule's
+    /// prefix and the trailing space removed. Each line: the frame's index, the hook's
+    /// devices, the rule's flags, the line.
+    const LOG_FRAMES: [&str; 9] = [
+        "923760af5bf0d626aea01a1708004500001d006400003d1166d00a4d01010a4d01029c400bb90009c94578",
+        "923760af5bf0d626aea01a17080047000038006500003d0659b80a4d01010a4d010207070400000000009c410bba000003e80000000570022000a1930000020405b401030307",
+        "923760af5bf0d626aea01a17080047000034006600003d0659bb0a4d01010a4d010207070400000000009c410bbb000003e80000000060022000b5a50000020405b4",
+        "923760af5bf0d626aea01a17080045000038006700003d0166c20a4d01010a4d01020303d87c0000000045000020123400003d1154fe0a4d01010a4d01019c400035000c87fe",
+        "923760af5bf0d626aea01a17080045000024006820003d1145c60a4d01010a4d0201000102030405060708090a0b0c0d0e0f",
+        "923760af5bf0d626aea01a17080045000024006800023d1165c40a4d01010a4d0201000102030405060708090a0b0c0d0e0f",
+        "923760af5bf0d626aea01a1786dd620000070018063dfd770001000000000000000000000001fd7700010000000000000000000000029c410bc1000000010000000060022000d5420000020405a0",
+        "923760af5bf0d626aea01a1786dd6000000000202c3dfd770001000000000000000000000001fd770001000000000000000000000002110000010000cafe00010bc20018c0c6000102030405060708090a0b0c0d0e0f",
+        "923760af5bf0d626aea01a1786dd600000000014063dfd770001000000000000000000000001fd7700010000000000000000000000029c410bc3000000010000000050022000ece80000",
+    ];
+
+    /// A frame's index, the hook's input and output devices, the rule's flags, the line.
+    type Expected = (
+        usize,
+        (Option<&'static str>, Option<&'static str>),
+        LogFlags,
+        String,
+    );
+
+    const MAC4: &str = "MAC=92:37:60:af:5b:f0:d6:26:ae:a0:1a:17:08:00";
+    const MAC6: &str = "MAC=92:37:60:af:5b:f0:d6:26:ae:a0:1a:17:86:dd";
+    const A6: &str = "SRC=fd77:0001:0000:0000:0000:0000:0000:0001 \
+                      DST=fd77:0001:0000:0000:0000:0000:0000:0002";
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// The frame as the hook saw it: a forwarded packet's TTL decremented; a record-route
+    /// option with room filled in with the router's address (10.77.1.2) on input, as the
+    /// kernel's line shows.
+    fn at_hook(index: usize, forwarded: bool) -> Vec<u8> {
+        let mut f = unhex(LOG_FRAMES[index]);
+        if forwarded {
+            f[14 + 8] -= 1;
+        }
+        if f[12..14] == [8, 0] && f[14] == 0x47 && f[14 + 20] == 7 {
+            f[14 + 22] = 8;
+            f[14 + 23..14 + 27].copy_from_slice(&[10, 77, 1, 2]);
+        }
+        f
+    }
+
+    #[test]
+    fn log_lines_match_the_kernel() {
+        let seq_opts = LogFlags {
+            tcp_seq: true,
+            tcp_opt: true,
+            ip_opt: true,
+            ..LogFlags::NONE
+        };
+        let decode = LogFlags {
+            macdecode: true,
+            ..LogFlags::NONE
+        };
+        let fwd = (Some("r0"), Some("r1"));
+        let input = (Some("r0"), None);
+        let cases: [Expected; 10] = [
+            (0, input, LogFlags::NONE, format!("IN=r0 OUT= {MAC4} SRC=10.77.1.1 DST=10.77.1.2 LEN=29 TOS=0x00 PREC=0x00 TTL=61 ID=100 PROTO=UDP SPT=40000 DPT=3001 LEN=9")),
+            (1, input, seq_opts, format!("IN=r0 OUT= {MAC4} SRC=10.77.1.1 DST=10.77.1.2 LEN=56 TOS=0x00 PREC=0x00 TTL=61 ID=101 OPT (0707080A4D010200) PROTO=TCP SPT=40001 DPT=3002 SEQ=1000 ACK=5 WINDOW=8192 RES=0x00 SYN URGP=0 OPT (020405B401030307)")),
+            (1, input, LogFlags::NONE, format!("IN=r0 OUT= {MAC4} SRC=10.77.1.1 DST=10.77.1.2 LEN=56 TOS=0x00 PREC=0x00 TTL=61 ID=101 PROTO=TCP SPT=40001 DPT=3002 WINDOW=8192 RES=0x00 SYN URGP=0")),
+            (2, input, decode, "IN=r0 OUT= MACSRC=d6:26:ae:a0:1a:17 MACDST=92:37:60:af:5b:f0 MACPROTO=0800 SRC=10.77.1.1 DST=10.77.1.2 LEN=52 TOS=0x00 PREC=0x00 TTL=61 ID=102 PROTO=TCP SPT=40001 DPT=3003 WINDOW=8192 RES=0x00 SYN URGP=0".to_string()),
+            (3, input, LogFlags::NONE, format!("IN=r0 OUT= {MAC4} SRC=10.77.1.1 DST=10.77.1.2 LEN=56 TOS=0x00 PREC=0x00 TTL=61 ID=103 PROTO=ICMP TYPE=3 CODE=3 [SRC=10.77.1.1 DST=10.77.1.1 LEN=32 TOS=0x00 PREC=0x00 TTL=61 ID=4660 PROTO=UDP SPT=40000 DPT=53 LEN=12 ]")),
+            (4, fwd, LogFlags::NONE, format!("IN=r0 OUT=r1 {MAC4} SRC=10.77.1.1 DST=10.77.2.1 LEN=36 TOS=0x00 PREC=0x00 TTL=60 ID=104 MF PROTO=UDP SPT=1 DPT=515 LEN=1029")),
+            (5, fwd, LogFlags::NONE, format!("IN=r0 OUT=r1 {MAC4} SRC=10.77.1.1 DST=10.77.2.1 LEN=36 TOS=0x00 PREC=0x00 TTL=60 ID=104 FRAG:2 PROTO=UDP")),
+            (6, input, LogFlags { tcp_seq: true, tcp_opt: true, macdecode: true, ..LogFlags::NONE }, format!("IN=r0 OUT= MACSRC=d6:26:ae:a0:1a:17 MACDST=92:37:60:af:5b:f0 MACPROTO=86dd {A6} LEN=64 TC=32 HOPLIMIT=61 FLOWLBL=7 PROTO=TCP SPT=40001 DPT=3009 SEQ=1 ACK=0 WINDOW=8192 RES=0x00 SYN URGP=0 OPT (020405A0)")),
+            (7, input, LogFlags::NONE, format!("IN=r0 OUT= {MAC6} {A6} LEN=72 TC=0 HOPLIMIT=61 FLOWLBL=0 FRAG:0 INCOMPLETE ID:0000cafe PROTO=UDP SPT=1 DPT=3010 LEN=24")),
+            (8, input, LogFlags::NONE, format!("IN=r0 OUT= {MAC6} {A6} LEN=60 TC=0 HOPLIMIT=61 FLOWLBL=0 PROTO=TCP SPT=40001 DPT=3011 WINDOW=8192 RES=0x00 SYN URGP=0")),
+        ];
+        for (index, (in_dev, out_dev), flags, kernel) in cases {
+            let frame = at_hook(index, out_dev.is_some());
+            let mut ours = String::new();
+            log_line(
+                &mut ours,
+                in_dev,
+                out_dev,
+                Some(&frame[..14]),
+                &frame[14..],
+                flags,
+            );
+            assert_eq!(ours, kernel, "frame {index}");
+        }
+    }
+
+    #[test]
+    fn locally_generated_lines_have_no_mac() {
+        // The kernel's line for a UDP datagram sent from the router itself (OUTPUT, no
+        // --log-uid): `IN= OUT=r0 SRC=10.77.1.2 DST=10.77.1.1 LEN=33 TOS=0x00 PREC=0x00 TTL=64
+        // ID=52345 DF PROTO=UDP SPT=60057 DPT=3006 LEN=13`; the datagram rebuilt from it.
+        let mut p = vec![0x45, 0, 0, 33, 0xcc, 0x79, 0x40, 0, 64, 17, 0, 0];
+        p.extend_from_slice(&[10, 77, 1, 2, 10, 77, 1, 1]);
+        p.extend_from_slice(&[0xea, 0x99, 0x0b, 0xbe, 0, 13, 0, 0]);
+        p.extend_from_slice(b"local");
+        let mut ours = String::new();
+        log_line(&mut ours, None, Some("r0"), None, &p, LogFlags::NONE);
+        assert_eq!(
+            ours,
+            "IN= OUT=r0 SRC=10.77.1.2 DST=10.77.1.1 LEN=33 TOS=0x00 PREC=0x00 TTL=64 ID=52345 \
+             DF PROTO=UDP SPT=60057 DPT=3006 LEN=13"
+        );
+        // An input device without a link header.
+        let mut ours = String::new();
+        log_line(&mut ours, Some("tun0"), None, None, &p, LogFlags::NONE);
+        assert!(ours.starts_with("IN=tun0 OUT= MAC= SRC="), "{ours}");
+    }
+
+    #[test]
+    fn flags_round_trip_and_gate_fields() {
+        for bits in 0..=0x3fu8 {
+            assert_eq!(LogFlags::from_bits(bits).bits(), bits & 0x2f);
+        }
+        assert_eq!(LogFlags::DEFAULT_MASK.bits(), 0x0f);
+        // Without --log-ip-options, IPv6 extension headers lose their brackets and the AH
+        // SPI, but a fragment header is still shown.
+        let mut ext = vec![protocol::AH, 0, 1, 4, 0, 0, 0, 0];
+        ext.extend_from_slice(&[protocol::FRAGMENT, 1, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0]);
+        ext.extend_from_slice(&[6, 0, 0x00, 0x01, 0xca, 0xfe, 0x00, 0x01]);
+        ext.extend_from_slice(&tcp_hdr(&[2, 4, 5, 0xb4]));
+        let p = v6(protocol::HOPOPTS, &ext);
+        let mut s = String::new();
+        log_line(&mut s, None, Some("eth0"), None, &p, LogFlags::NONE);
+        assert!(
+            s.ends_with(
+                "FLOWLBL=0 FRAG:0 INCOMPLETE ID:cafe0001 PROTO=TCP SPT=1000 DPT=80 \
+                 WINDOW=512 RES=0x00 SYN URGP=0"
+            ),
+            "{s}"
+        );
+        let mut s = String::new();
+        log_line(&mut s, None, Some("eth0"), None, &p, LogFlags::DEFAULT_MASK);
+        assert!(
+            s.ends_with(
+                "FLOWLBL=0 OPT ( ) OPT ( AH SPI=0x5 ) OPT ( FRAG:0 INCOMPLETE ID:cafe0001 ) \
+                 PROTO=TCP SPT=1000 DPT=80 SEQ=1 ACK=0 WINDOW=512 RES=0x00 SYN URGP=0 \
+                 OPT (020405B4)"
+            ),
+            "{s}"
+        );
+        // The same packet through packet_fields: the default mask, no brackets lost.
+        let mut fields_only = String::new();
+        packet_fields(&mut fields_only, None, &p);
+        assert!(s.ends_with(&fields_only));
     }
 }
