@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ "$(id -u)" = 0 ] || { echo "record.sh: needs root" >&2; exit 1; }
-for tool in ip nft iptables ip6tables conntrack cargo; do
+for tool in ip nft iptables ip6tables iptables-restore ip6tables-restore iptables-save ip6tables-save conntrack cargo; do
     command -v "$tool" >/dev/null || { echo "record.sh: $tool is missing" >&2; exit 1; }
 done
 

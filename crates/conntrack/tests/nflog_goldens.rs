@@ -30,6 +30,11 @@ fn packet_fields_match_the_kernel_log_lines() {
         let name = path.file_stem().and_then(|s| s.to_str()).expect("name");
         let scn_path = conformance().join("scenarios").join(format!("{name}.scn"));
         let scenario = Scenario::load(&scn_path).unwrap_or_else(|e| panic!("{e}"));
+        // Rule-set scenarios log through the LOG target on every path; the pipeline's own
+        // test (crates/netfilter/tests) compares those lines.
+        if scenario.needs_pipeline() {
+            continue;
+        }
         for record in &golden.packets {
             for line in record.log.iter().filter(|l| l.contains(" IN=")) {
                 let Some((_, kernel)) = line.split_once(" OUT= ") else {

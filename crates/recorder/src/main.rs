@@ -2,11 +2,13 @@
 //! their goldens. Needs root and the topology that conformance/record.sh sets up; run that
 //! script rather than this binary.
 
+mod capture;
 mod inject;
 mod kmsg;
 mod netns;
 mod probe;
 mod record;
+mod rules;
 mod sysctl;
 mod table;
 
@@ -25,8 +27,9 @@ Plays each scenario through the kernel in the router namespace P-r (client P-c, 
 set up by conformance/record.sh) and writes DIR/NAME.golden.
   --prefix P     namespace prefix (default ctg)
   --out DIR      where goldens go (default conformance/goldens)
-  --topology S   conformance/topology.sh: with it, each run of a repeat-runs scenario gets
-                 fresh namespaces (a new conntrack hash seed); without it, runs share one
+  --topology S   conformance/topology.sh: with it, each run of a repeat-runs scenario, and
+                 each scenario with rules or local traffic, gets fresh namespaces (a new
+                 conntrack hash seed, no ICMP rate-limit state); without it, they share one
   --attempts N   tries per scenario when the recording fails (default 3)";
 
 struct Args {
@@ -91,12 +94,22 @@ fn open_lab(prefix: &str) -> Result<Lab, String> {
     let server_ns = open(Side::Server.letter()).map_err(io)?;
     let client = inject::Injector::open(&client_ns, Side::Client.host_interface()).map_err(io)?;
     let server = inject::Injector::open(&server_ns, Side::Server.host_interface()).map_err(io)?;
+    let local = inject::LocalSender::open(&router, probe::TAG_LOCAL).map_err(io)?;
+    // Rules left by an interrupted recording would register conntrack before the sink.
+    rules::reset(&router).map_err(io)?;
     probe::install(&router).map_err(io)?;
+    probe::self_test(&router, &client)?;
+    let capture = [
+        capture::Capture::open(&client_ns, Side::Client.host_interface()).map_err(io)?,
+        capture::Capture::open(&server_ns, Side::Server.host_interface()).map_err(io)?,
+    ];
     let log = kmsg::KernelLog::open(router.inode().map_err(io)?).map_err(io)?;
     Ok(Lab {
         router,
         client,
         server,
+        local,
+        capture,
         log,
     })
 }
@@ -150,7 +163,19 @@ fn run(args: &Args) -> Result<usize, String> {
         .as_deref()
         .map(|script| move || renew_lab(script, &args.prefix));
     let mut failed = 0;
+    // Whether the topology has carried a scenario since it was set up.
+    let mut lab_used = false;
     for scenario in &scenarios {
+        // The router keeps state between scenarios that tables and flushes do not reset: the
+        // per-destination ICMP rate limit (inetpeer tokens) above all, which decides whether a
+        // REJECT's ICMP error is sent. Scenarios that need the pipeline get a fresh topology.
+        if scenario.needs_pipeline()
+            && lab_used
+            && let Some(renew) = &renew
+        {
+            lab = renew()?;
+        }
+        lab_used = true;
         let mut attempt = 1;
         let golden = loop {
             match record::record(

@@ -14,9 +14,11 @@
 //! [`Scenario::parse`] turns it into Ethernet frames ([`Packet::frame`]) for the recorder's
 //! topology ([`topology`]), each with its scheduled time. `ctguard-record` plays them through
 //! the real kernel and writes a [`Golden`]; the engine's tests replay the same frames and compare.
+//! [`describe::packet`] renders an IP packet in one line (what the golden's `emit` lines hold).
 //! The formats are described in `conformance/README.md`.
 
 mod build;
+pub mod describe;
 mod error;
 mod golden;
 mod repeat;
@@ -26,6 +28,6 @@ pub mod topology;
 
 pub use build::Fragment;
 pub use error::Error;
-pub use golden::{CtState, Golden, PacketRecord, RunRecord, Tally, Verdict};
-pub use scenario::{GLOBAL_SYSCTLS, Packet, ProcMode, Scenario};
+pub use golden::{CtState, Emit, Golden, PacketRecord, RunRecord, Tally, Verdict};
+pub use scenario::{GLOBAL_SYSCTLS, Packet, ProcMode, RuleFile, Scenario};
 pub use topology::Side;

@@ -2,13 +2,15 @@
 //! for the full syntax.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::io::Read;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 
 use crate::build::{self, Fragment};
 use crate::error::Error;
 use crate::repeat;
 use crate::spec::{self, L4, QuoteRef};
-use crate::topology::Side;
+use crate::topology::{self, Side};
 
 /// When the recorder reads `/proc/net/nf_conntrack`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -56,6 +58,34 @@ pub struct Packet {
 }
 
 impl Packet {
+    /// The IP packet: the frame after its 14-byte Ethernet header. For [`Side::Router`]
+    /// packets this is what the recorder sends (their Ethernet header is a placeholder).
+    pub fn ip_packet(&self) -> &[u8] {
+        self.frame.get(14..).unwrap_or_default()
+    }
+
+    /// The IP destination address (`None` if the frame is too short to hold one).
+    pub fn destination(&self) -> Option<IpAddr> {
+        let ip = self.ip_packet();
+        match ip.first().map(|b| b >> 4) {
+            Some(4) => {
+                let b: [u8; 4] = ip.get(16..20)?.try_into().ok()?;
+                Some(IpAddr::from(b))
+            }
+            Some(6) => {
+                let b: [u8; 16] = ip.get(24..40)?.try_into().ok()?;
+                Some(IpAddr::from(b))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the packet is addressed to one of the router's own addresses (it is delivered
+    /// locally, through INPUT, unless a rule sends it elsewhere).
+    pub fn to_router(&self) -> bool {
+        self.destination().is_some_and(topology::is_router_address)
+    }
+
     /// The text with the fragment named, as the golden shows it.
     pub fn label(&self) -> String {
         match self.fragment {
@@ -69,6 +99,27 @@ impl Packet {
                 if f.more { " MF" } else { "" }
             ),
         }
+    }
+}
+
+/// A rule file named by `rules FILE` or `rules6 FILE`, read when the scenario is parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleFile {
+    /// The file, resolved against the scenario file's directory.
+    pub path: PathBuf,
+    /// Its contents (iptables-save format), as `iptables-restore` / `ip6tables-restore` read it.
+    pub text: String,
+}
+
+impl RuleFile {
+    /// Whether some rule jumps to the LOG target (`-j LOG`), which logs through nf_log.
+    pub fn uses_log_target(&self) -> bool {
+        self.text.lines().any(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            words
+                .windows(2)
+                .any(|w| w == ["-j", "LOG"] || w == ["--jump", "LOG"])
+        })
     }
 }
 
@@ -87,6 +138,10 @@ pub struct Scenario {
     pub runs: u32,
     /// Seconds between consecutive packets, on top of sleeps.
     pub spacing: f64,
+    /// IPv4 rules for the router (`rules FILE`), loaded with `iptables-restore`.
+    pub rules: Option<RuleFile>,
+    /// IPv6 rules for the router (`rules6 FILE`), loaded with `ip6tables-restore`.
+    pub rules6: Option<RuleFile>,
     pub packets: Vec<Packet>,
 }
 
@@ -102,9 +157,15 @@ const MAX_PACKETS: usize = 100_000;
 const MAX_RUNS: u32 = 100;
 
 impl Scenario {
-    /// Parses scenario text; errors name `name:LINE`.
+    /// Parses scenario text; errors name `name:LINE`. `rules FILE` lines are resolved against
+    /// the current directory (see [`Scenario::parse_in`]).
     pub fn parse(name: &str, text: &str) -> Result<Scenario, Error> {
-        Parser::new(name, name).run(text)
+        Parser::new(name, name, Path::new(".")).run(text)
+    }
+
+    /// Parses scenario text whose `rules FILE` / `rules6 FILE` lines are relative to `dir`.
+    pub fn parse_in(name: &str, text: &str, dir: &Path) -> Result<Scenario, Error> {
+        Parser::new(name, name, dir).run(text)
     }
 
     /// Reads and parses a scenario file; the scenario is named after the file's stem.
@@ -117,7 +178,28 @@ impl Scenario {
             .file_stem()
             .and_then(|s| s.to_str())
             .ok_or_else(|| Error::new(&label, 0, "the file name is not valid UTF-8"))?;
-        Parser::new(&label, name).run(&text)
+        let dir = path.parent().unwrap_or(Path::new("."));
+        Parser::new(&label, name, dir).run(&text)
+    }
+
+    /// Whether replaying this scenario needs more than the bare tracker: it has rules, packets
+    /// the router originates (`r`), or packets addressed to the router itself (local delivery).
+    /// The recorder captures what the router emits only for these.
+    pub fn needs_pipeline(&self) -> bool {
+        self.rules.is_some()
+            || self.rules6.is_some()
+            || self
+                .packets
+                .iter()
+                .any(|p| p.side == Side::Router || p.to_router())
+    }
+
+    /// Whether some rule file uses the LOG target.
+    pub fn uses_log_target(&self) -> bool {
+        [&self.rules, &self.rules6]
+            .into_iter()
+            .flatten()
+            .any(RuleFile::uses_log_target)
     }
 
     /// The scheduled time of the last packet.
@@ -128,6 +210,8 @@ impl Scenario {
 
 struct Parser<'a> {
     file: &'a str,
+    /// What `rules FILE` is relative to.
+    dir: &'a Path,
     scenario: Scenario,
     spacing_us: u64,
     slept_us: u64,
@@ -143,9 +227,10 @@ struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
-    fn new(file: &'a str, name: &str) -> Self {
+    fn new(file: &'a str, name: &str, dir: &'a Path) -> Self {
         Parser {
             file,
+            dir,
             scenario: Scenario {
                 name: name.to_string(),
                 description: String::new(),
@@ -154,6 +239,8 @@ impl<'a> Parser<'a> {
                 proc_mode: ProcMode::Each,
                 runs: 1,
                 spacing: DEFAULT_SPACING_US as f64 / 1e6,
+                rules: None,
+                rules6: None,
                 packets: Vec::new(),
             },
             spacing_us: DEFAULT_SPACING_US,
@@ -190,7 +277,7 @@ impl<'a> Parser<'a> {
             return Err("`{…}` substitutions belong in `repeat N` lines".into());
         }
         match keyword {
-            "sysctl" | "global" | "proc" | "repeat-runs" | "spacing" => {
+            "sysctl" | "global" | "proc" | "repeat-runs" | "spacing" | "rules" | "rules6" => {
                 if self.settings_closed {
                     return Err(format!(
                         "`{keyword}` must come before the first packet, sleep or define"
@@ -252,19 +339,19 @@ impl<'a> Parser<'a> {
                     let side = words
                         .first()
                         .and_then(|w| side_of(w))
-                        .ok_or("`repeat N` must be followed by a packet line (c … or s …)")?;
+                        .ok_or("`repeat N` must be followed by a packet line (c …, s … or r …)")?;
                     self.packet(side, &words[1..], &text)
                         .map_err(|e| format!("repeat i={i}: {e}"))?;
                 }
                 Ok(())
             }
-            "c" | "s" => {
+            "c" | "s" | "r" => {
                 self.settings_closed = true;
                 let side = side_of(keyword).unwrap_or(Side::Client);
                 self.packet(side, args, content)
             }
             other => Err(format!(
-                "unknown line `{other}` (expected c, s, sleep, repeat, define, sysctl, global, proc, repeat-runs or spacing)"
+                "unknown line `{other}` (expected c, s, r, sleep, repeat, define, sysctl, global, proc, repeat-runs, spacing, rules or rules6)"
             )),
         }
     }
@@ -341,6 +428,18 @@ impl<'a> Parser<'a> {
                 self.scenario.spacing = us as f64 / 1e6;
                 Ok(())
             }
+            ("rules" | "rules6", [file]) => {
+                let slot = if keyword == "rules" {
+                    &mut self.scenario.rules
+                } else {
+                    &mut self.scenario.rules6
+                };
+                if slot.is_some() {
+                    return Err(format!("`{keyword}` is given twice"));
+                }
+                *slot = Some(read_rule_file(self.dir, file)?);
+                Ok(())
+            }
             _ => Err(format!("`{keyword}`: wrong number of arguments")),
         }
     }
@@ -366,6 +465,18 @@ impl<'a> Parser<'a> {
 
     fn packet(&mut self, side: Side, words: &[&str], text: &str) -> Result<(), String> {
         let spec = spec::parse(words)?;
+        if side == Side::Router {
+            // The kernel fills in the IPv4 header checksum of raw packets and cannot send a
+            // fragment through a raw socket the way an interface receives one.
+            if spec.ip.bad_ip_sum {
+                return Err(
+                    "badipsum: the kernel rewrites the header checksum of `r` packets".into(),
+                );
+            }
+            if spec.ip.frag.is_some() {
+                return Err("frag= is not supported on `r` packets".into());
+            }
+        }
         let quoted = self.quoted(&spec.l4)?;
         let index = self.scenario.packets.len();
         let default_id = (index as u32).wrapping_add(1);
@@ -400,8 +511,36 @@ fn side_of(word: &str) -> Option<Side> {
     match word {
         "c" => Some(Side::Client),
         "s" => Some(Side::Server),
+        "r" => Some(Side::Router),
         _ => None,
     }
+}
+
+/// The largest rule file read.
+const MAX_RULE_FILE: u64 = 1 << 20;
+
+/// Reads `rules FILE`: a relative path, resolved against the scenario's directory.
+fn read_rule_file(dir: &Path, file: &str) -> Result<RuleFile, String> {
+    if Path::new(file).is_absolute() {
+        return Err(format!(
+            "`{file}`: give the rule file relative to the scenario's directory"
+        ));
+    }
+    let path = dir.join(file);
+    let meta = std::fs::metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if !meta.is_file() {
+        return Err(format!("{}: not a regular file", path.display()));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(&path)
+        .and_then(|f| f.take(MAX_RULE_FILE + 1).read_to_end(&mut bytes))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if bytes.len() as u64 > MAX_RULE_FILE {
+        return Err(format!("{}: larger than 1 MiB", path.display()));
+    }
+    let text =
+        String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))?;
+    Ok(RuleFile { path, text })
 }
 
 /// Text before a `#` that starts the line or follows whitespace (so `quote=#4` is not a comment).

@@ -389,7 +389,7 @@ fn tcp_flags(word: &str) -> Result<TcpFlags, String> {
 }
 
 /// ICMP kinds by name: (name, ICMP type, ICMPv6 type).
-const ICMP_KINDS: &[(&str, Option<u8>, Option<u8>)] = &[
+pub(crate) const ICMP_KINDS: &[(&str, Option<u8>, Option<u8>)] = &[
     ("echo-reply", Some(0), Some(129)),
     ("unreach", Some(3), Some(1)),
     ("source-quench", Some(4), None),

@@ -191,3 +191,54 @@ fn mutated_input_never_panics() {
         let _ = Scenario::parse("fuzz", &text);
     }
 }
+
+#[test]
+fn reads_rule_files_and_router_packets() {
+    let dir = std::env::temp_dir().join(format!("ctguard-scn-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("rules")).unwrap();
+    let rules = "*filter\n-A INPUT -p tcp -j LOG --log-prefix \"x: \"\nCOMMIT\n";
+    std::fs::write(dir.join("rules/a.rules"), rules).unwrap();
+    std::fs::write(dir.join("rules/a.rules6"), "*filter\nCOMMIT\n").unwrap();
+    let text = "\
+# Rules and the router's own packets.
+rules rules/a.rules
+rules6 rules/a.rules6
+c tcp 10.99.1.100:41000 > 10.99.1.1:22 S seq=1
+r tcp 10.99.1.1:22 > 10.99.1.100:41000 SA seq=9 ack=2
+repeat 2 r udp [fd00:99:1::1]:{53+i} > [fd00:99:1::100]:5000 len=4
+";
+    let s = Scenario::parse_in("local", text, &dir).unwrap();
+    let r = s.rules.as_ref().unwrap();
+    assert_eq!(r.path, dir.join("rules/a.rules"));
+    assert_eq!(r.text, rules);
+    assert!(s.rules6.is_some() && s.uses_log_target() && s.needs_pipeline());
+    assert!(s.packets[0].to_router());
+    assert_eq!(s.packets[1].side, Side::Router);
+    assert_eq!(s.packets[1].ip_packet()[0] >> 4, 4);
+    assert_eq!(
+        s.packets[3].text,
+        "r udp [fd00:99:1::1]:54 > [fd00:99:1::100]:5000 len=4"
+    );
+    assert!(!s.packets[3].to_router());
+
+    for (bad, words) in [
+        ("rules rules/a.rules\nrules rules/a.rules\n", "given twice"),
+        ("rules /etc/hosts\n", "relative"),
+        ("rules rules/none.rules\n", "none.rules"),
+        ("rules rules\n", "not a regular file"),
+        (
+            "c tcp 10.0.0.1:1 > 10.0.0.2:2 S\nrules rules/a.rules\n",
+            "must come before",
+        ),
+        ("r udp 10.0.0.1:1 > 10.0.0.2:2 badipsum\n", "badipsum"),
+        ("r udp 10.0.0.1:1 > 10.0.0.2:2 len=100 frag=16\n", "frag="),
+    ] {
+        let err = Scenario::parse_in("bad", bad, &dir).unwrap_err();
+        assert!(err.to_string().contains(words), "{bad}: {err}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // Old-style scenarios need no pipeline.
+    let plain = Scenario::parse("plain", "c udp 10.99.1.100:1 > 10.99.2.100:2\n").unwrap();
+    assert!(plain.rules.is_none() && !plain.needs_pipeline() && !plain.uses_log_target());
+}
