@@ -2,6 +2,7 @@
 //! checksum that covers them, updated incrementally (RFC 1624) so that a packet whose
 //! checksum was wrong stays wrong, as in the kernel.
 
+use ctguard_wire::checksum::replace;
 use ctguard_wire::ip::protocol;
 
 use super::range::Manip;
@@ -118,20 +119,4 @@ fn manip_l4(
         }
         _ => {}
     }
-}
-
-/// Updates the 16-bit one's-complement checksum at `at` for `from` becoming `to` (both an
-/// even number of bytes).
-fn replace(packet: &mut [u8], at: usize, from: &[u8], to: &[u8]) {
-    let check = u16::from_be_bytes([packet[at], packet[at + 1]]);
-    let mut sum = u32::from(!check);
-    for (f, t) in from.chunks(2).zip(to.chunks(2)) {
-        let f = u16::from_be_bytes([f[0], *f.get(1).unwrap_or(&0)]);
-        let t = u16::from_be_bytes([t[0], *t.get(1).unwrap_or(&0)]);
-        sum += u32::from(!f) + u32::from(t);
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    packet[at..at + 2].copy_from_slice(&(!(sum as u16)).to_be_bytes());
 }
