@@ -79,7 +79,12 @@ impl TableName {
         match self {
             TableName::Raw => &[Hook::Prerouting, Hook::Output],
             TableName::Mangle => &Hook::ALL,
-            TableName::Nat => &[Hook::Prerouting, Hook::Input, Hook::Output, Hook::Postrouting],
+            TableName::Nat => &[
+                Hook::Prerouting,
+                Hook::Input,
+                Hook::Output,
+                Hook::Postrouting,
+            ],
             TableName::Filter => &[Hook::Input, Hook::Forward, Hook::Output],
         }
     }

@@ -96,6 +96,24 @@ pub fn pseudo_header_v6(src: &[u8; 16], dst: &[u8; 16], protocol: u8, len: u32) 
     c
 }
 
+/// Updates the 16-bit one's-complement checksum stored at `buf[at..at + 2]` for the bytes
+/// `from` becoming `to` (equal, even lengths), as RFC 1624 does it: a checksum that was
+/// wrong stays wrong by the same amount.
+pub fn replace(buf: &mut [u8], at: usize, from: &[u8], to: &[u8]) {
+    let check = u16::from_be_bytes([buf[at], buf[at + 1]]);
+    let mut sum = u32::from(!check);
+    for (f, t) in from.chunks(2).zip(to.chunks(2)) {
+        let f = u16::from_be_bytes([f[0], *f.get(1).unwrap_or(&0)]);
+        let t = u16::from_be_bytes([t[0], *t.get(1).unwrap_or(&0)]);
+        sum += u32::from(!f) + u32::from(t);
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    buf[at..at + 2].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+}
+
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,21 +179,4 @@ mod tests {
         flat[39] = 17;
         assert_eq!(v6.fold(), naive(&flat));
     }
-}
-
-/// Updates the 16-bit one's-complement checksum stored at `buf[at..at + 2]` for the bytes
-/// `from` becoming `to` (equal, even lengths), as RFC 1624 does it: a checksum that was
-/// wrong stays wrong by the same amount.
-pub fn replace(buf: &mut [u8], at: usize, from: &[u8], to: &[u8]) {
-    let check = u16::from_be_bytes([buf[at], buf[at + 1]]);
-    let mut sum = u32::from(!check);
-    for (f, t) in from.chunks(2).zip(to.chunks(2)) {
-        let f = u16::from_be_bytes([f[0], *f.get(1).unwrap_or(&0)]);
-        let t = u16::from_be_bytes([t[0], *t.get(1).unwrap_or(&0)]);
-        sum += u32::from(!f) + u32::from(t);
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    buf[at..at + 2].copy_from_slice(&(!(sum as u16)).to_be_bytes());
 }

@@ -1,1 +1,632 @@
-//! A packet through the hooks, in the kernel order.
+//! A packet through the hooks, in the kernel's order.
+//!
+//! ```text
+//! received:  PREROUTING [defrag, raw -300, conntrack -200, mangle -150, nat(DNAT) -100]
+//!            ├─ local:   INPUT   [mangle -150, filter 0, nat(SNAT) 100, confirm]
+//!            └─ forward: FORWARD [mangle, filter] → POSTROUTING [mangle, nat(SNAT), confirm]
+//! local out: OUTPUT [raw, conntrack, mangle, nat(DNAT), filter] → POSTROUTING [mangle, nat, confirm]
+//! ```
+//!
+//! The pipeline is sans-IO like the tracker: a packet and the time go in, a [`Decision`]
+//! comes out, and what the host would transmit (forwarded packets, REJECT replies) and log
+//! waits in [`Pipeline::poll_output`].
+
+pub mod fields;
+pub mod host;
+mod nat;
+mod targets;
+mod tcpmss;
+mod walk;
+
+use std::collections::VecDeque;
+
+use ctguard_conntrack::intake::{self, LinkType};
+use ctguard_conntrack::{
+    Conn, ConnId, Conntrack, CtState, Dir, Instant, Outcome, Sysctl, Verdict, defrag::Reassembly,
+};
+
+pub use fields::Fields;
+pub use host::Host;
+
+use crate::hook::{Family, Hook, TableName};
+use crate::rules::RuleSet;
+
+/// What decided a packet's fate: a rule (1-based, as `iptables -L --line-numbers`) or a
+/// built-in chain's policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleRef {
+    pub table: TableName,
+    pub chain: String,
+    /// None: the chain's policy.
+    pub rule: Option<usize>,
+}
+
+impl core::fmt::Display for RuleRef {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.rule {
+            Some(n) => write!(f, "{} {} {}", self.table, self.chain, n),
+            None => write!(f, "{} {} policy", self.table, self.chain),
+        }
+    }
+}
+
+/// Which way the packet went through the host.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Path {
+    /// PREROUTING, INPUT.
+    Input,
+    /// PREROUTING, FORWARD, POSTROUTING.
+    Forward,
+    /// OUTPUT, POSTROUTING.
+    Output,
+}
+
+/// The fate of one packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub verdict: Verdict,
+    pub ctstate: Option<CtState>,
+    /// The packet's entry after it, when it has one in the table.
+    pub conn: Option<ConnId>,
+    pub path: Option<Path>,
+    /// The rule or policy that accepted or dropped it; None when nothing in the rule set
+    /// decided (no chain on the path had a rule or a DROP policy for it, or the tracker
+    /// dropped it).
+    pub rule: Option<RuleRef>,
+}
+
+/// Something the host sends or logs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// A packet leaving by an interface (the IP datagram, no link header).
+    Transmit { iface: String, packet: Vec<u8> },
+    /// A kernel log line (LOG target, conntrack's own lines), without the syslog prefix.
+    Log { line: String, at: Instant },
+}
+
+/// The packet's connection while it walks the hooks.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum CtRef {
+    /// Not looked up yet, or tracking is off.
+    None,
+    Untracked,
+    Invalid,
+    Unconfirmed,
+    Confirmed(ConnId),
+}
+
+/// One packet in flight.
+#[derive(Clone, Debug)]
+pub(crate) struct Pkt {
+    pub buf: Vec<u8>,
+    pub mac: Option<[u8; 14]>,
+    pub in_iface: Option<String>,
+    pub out_iface: Option<String>,
+    pub mark: u32,
+    pub ct: CtRef,
+    pub ctstate: Option<CtState>,
+    pub dir: Option<Dir>,
+    pub zone: u16,
+    pub notrack: bool,
+    /// A REJECT reply carrying its offending packet's connection (the kernel's
+    /// `nf_ct_attach`): it is not tracked again and never confirms it.
+    pub attached: bool,
+}
+
+/// How a hook walk ended.
+#[derive(Clone, Debug)]
+pub(crate) enum HookVerdict {
+    Accept(Option<RuleRef>),
+    Drop(Option<RuleRef>),
+    /// REJECT: the reply to send, then the packet is dropped.
+    Reject(RuleRef, Vec<u8>),
+}
+
+/// Rule sets, tracker and host: one network namespace's netfilter.
+pub struct Pipeline {
+    ct: Option<Conntrack>,
+    rules: [RuleSet; 2],
+    host: Host,
+    addresses: crate::packet::Addresses,
+    match_state: crate::rules::MatchState,
+    out: VecDeque<Output>,
+    /// REJECT replies nest one level deep: a reply is never rejected again.
+    depth: u8,
+}
+
+impl Pipeline {
+    /// A pipeline with tracking on; `rules` are the IPv4 and IPv6 rule sets.
+    pub fn new(sysctl: Sysctl, rules4: RuleSet, rules6: RuleSet, host: Host) -> Pipeline {
+        let mut match_state = crate::rules::MatchState::default();
+        match_state.register(&rules4);
+        match_state.register(&rules6);
+        Pipeline {
+            ct: Some(Conntrack::new(sysctl)),
+            rules: [rules4, rules6],
+            addresses: host.addresses(),
+            host,
+            match_state,
+            out: VecDeque::new(),
+            depth: 0,
+        }
+    }
+
+    /// Runs without connection tracking (the seed's fix 2: nf_conntrack unloaded).
+    pub fn without_tracking(mut self) -> Pipeline {
+        self.ct = None;
+        self
+    }
+
+    pub fn conntrack(&self) -> Option<&Conntrack> {
+        self.ct.as_ref()
+    }
+
+    pub fn conntrack_mut(&mut self) -> Option<&mut Conntrack> {
+        self.ct.as_mut()
+    }
+
+    pub fn rules(&self, family: Family) -> &RuleSet {
+        &self.rules[family as usize]
+    }
+
+    /// Replaces a rule set, keeping the tracker and its settings (a reload never resets
+    /// nf_conntrack_max, unlike the seed's `service iptables restart`).
+    pub fn set_rules(&mut self, family: Family, rules: RuleSet) {
+        self.match_state.register(&rules);
+        self.rules[family as usize] = rules;
+    }
+
+    pub fn host(&self) -> &Host {
+        &self.host
+    }
+
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.drain_ct_logs("", "");
+        self.out.pop_front()
+    }
+
+    /// Moves the tracker's log lines to the output, naming the devices the packet had.
+    fn drain_ct_logs(&mut self, in_dev: &str, out_dev: &str) {
+        let Some(ct) = self.ct.as_mut() else {
+            return;
+        };
+        while let Some(e) = ct.poll_event() {
+            if let ctguard_conntrack::Event::Log { line, at } = e {
+                // Like the recorder, leave out the machine-global ratelimit notice.
+                if matches!(line, ctguard_conntrack::LogLine::Suppressed { .. }) {
+                    continue;
+                }
+                self.out.push_back(Output::Log {
+                    line: line.render(in_dev, out_dev),
+                    at,
+                });
+            }
+        }
+    }
+
+    /// A frame received on `iface`.
+    pub fn receive(&mut self, iface: &str, link: LinkType, frame: &[u8], now: Instant) -> Decision {
+        let ip = match intake::parse_frame(link, frame) {
+            Ok(ip) => ip,
+            Err(m) => {
+                if let Some(ct) = self.ct.as_mut() {
+                    ct.refuse(m);
+                }
+                return Decision::dropped(None, None);
+            }
+        };
+        let mac = (link == LinkType::Ethernet && frame.len() >= 14).then(|| {
+            let mut m = [0u8; 14];
+            m.copy_from_slice(&frame[..14]);
+            m
+        });
+        let whole = match self.defragment(&ip, now) {
+            Ok(w) => w,
+            Err(d) => return d,
+        };
+        let pkt = Pkt {
+            buf: whole.unwrap_or_else(|| ip.packet.to_vec()),
+            mac,
+            in_iface: Some(iface.to_string()),
+            out_iface: None,
+            mark: 0,
+            ct: CtRef::None,
+            ctstate: None,
+            dir: None,
+            zone: 0,
+            notrack: false,
+            attached: false,
+        };
+        self.prerouting(pkt, now)
+    }
+
+    /// A packet the host itself sends (a local socket): OUTPUT, then POSTROUTING.
+    pub fn send(&mut self, packet: &[u8], now: Instant) -> Decision {
+        let pkt = Pkt {
+            buf: packet.to_vec(),
+            mac: None,
+            in_iface: None,
+            out_iface: None,
+            mark: 0,
+            ct: CtRef::None,
+            ctstate: None,
+            dir: None,
+            zone: 0,
+            notrack: false,
+            attached: false,
+        };
+        self.output(pkt, now)
+    }
+
+    /// Reassembly happens before raw, and only where the tracker is loaded.
+    fn defragment(
+        &mut self,
+        ip: &intake::Ip<'_>,
+        now: Instant,
+    ) -> Result<Option<Vec<u8>>, Decision> {
+        let Some(ct) = self.ct.as_mut() else {
+            return Ok(None);
+        };
+        if ip.fragment.is_none() {
+            ct.handle_timeout(now);
+            return Ok(None);
+        }
+        match ct.defragment(ip, now) {
+            Reassembly::Held => Err(Decision {
+                verdict: Verdict::Held,
+                ctstate: None,
+                conn: None,
+                path: None,
+                rule: None,
+            }),
+            Reassembly::Dropped(_) => Err(Decision::dropped(None, None)),
+            Reassembly::Complete(w) => Ok(Some(w)),
+        }
+    }
+
+    fn family(pkt: &Pkt) -> Family {
+        if pkt.buf.first().is_some_and(|b| b >> 4 == 6) {
+            Family::V6
+        } else {
+            Family::V4
+        }
+    }
+
+    /// raw, then conntrack, at PREROUTING or OUTPUT.
+    fn track(&mut self, pkt: &mut Pkt, hook: Hook, now: Instant) -> Result<(), Decision> {
+        match self.walk(TableName::Raw, hook, pkt, now) {
+            HookVerdict::Accept(_) => {}
+            HookVerdict::Drop(r) => return Err(Decision::dropped(r, pkt.ctstate)),
+            HookVerdict::Reject(r, _) => return Err(Decision::dropped(Some(r), pkt.ctstate)),
+        }
+        if pkt.attached {
+            return Ok(());
+        }
+        if pkt.notrack {
+            pkt.ct = CtRef::Untracked;
+            pkt.ctstate = Some(CtState::Untracked);
+            return Ok(());
+        }
+        let Some(ct) = self.ct.as_mut() else {
+            return Ok(());
+        };
+        let Ok(ip) = intake::parse_ip(&pkt.buf) else {
+            return Err(Decision::dropped(None, None));
+        };
+        let o: Outcome = ct.conntrack_in(&ip, pkt.zone, pkt.mac, now);
+        let in_dev = pkt.in_iface.clone().unwrap_or_default();
+        let out_dev = if hook == Hook::Output {
+            pkt.out_iface.clone().unwrap_or_default()
+        } else {
+            String::new()
+        };
+        self.drain_ct_logs(&in_dev, &out_dev);
+        if o.verdict == Verdict::Drop {
+            return Err(Decision::dropped(None, None));
+        }
+        pkt.ctstate = o.ctstate;
+        pkt.dir = o.dir;
+        pkt.ct = match (o.ctstate, o.conn, o.unconfirmed) {
+            (_, _, true) => CtRef::Unconfirmed,
+            (_, Some(id), _) => CtRef::Confirmed(id),
+            (Some(CtState::Untracked), ..) => CtRef::Untracked,
+            _ => CtRef::Invalid,
+        };
+        Ok(())
+    }
+
+    pub(crate) fn conn(&self, pkt: &Pkt) -> Option<&Conn> {
+        let ct = self.ct.as_ref()?;
+        match pkt.ct {
+            CtRef::Unconfirmed => ct.unconfirmed(),
+            CtRef::Confirmed(id) => ct.get(id),
+            _ => None,
+        }
+    }
+
+    /// Runs `tables` at `hook` in order; stops at the first drop.
+    fn hooks(
+        &mut self,
+        hook: Hook,
+        tables: &[TableName],
+        pkt: &mut Pkt,
+        decided: &mut Option<RuleRef>,
+        now: Instant,
+    ) -> Result<(), Decision> {
+        for &t in tables {
+            let v = if t == TableName::Nat {
+                self.nat_hook(hook, pkt, now)
+            } else {
+                self.walk(t, hook, pkt, now)
+            };
+            match v {
+                HookVerdict::Accept(r) => {
+                    if r.is_some() && t == TableName::Filter {
+                        *decided = r;
+                    }
+                }
+                HookVerdict::Drop(r) => return Err(self.drop(pkt, r)),
+                HookVerdict::Reject(r, reply) => {
+                    self.send_reject(pkt, reply, now);
+                    return Err(self.drop(pkt, Some(r)));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn drop(&mut self, pkt: &Pkt, rule: Option<RuleRef>) -> Decision {
+        if pkt.ct == CtRef::Unconfirmed
+            && !pkt.attached
+            && let Some(ct) = self.ct.as_mut()
+        {
+            ct.abandon();
+        }
+        let conn = match pkt.ct {
+            CtRef::Confirmed(id) => Some(id),
+            _ => None,
+        };
+        Decision {
+            verdict: Verdict::Drop,
+            ctstate: pkt.ctstate,
+            conn,
+            path: None,
+            rule,
+        }
+    }
+
+    fn prerouting(&mut self, mut pkt: Pkt, now: Instant) -> Decision {
+        let mut decided = None;
+        if let Err(d) = self.track(&mut pkt, Hook::Prerouting, now) {
+            return d;
+        }
+        if let Err(d) = self.hooks(
+            Hook::Prerouting,
+            &[TableName::Mangle, TableName::Nat],
+            &mut pkt,
+            &mut decided,
+            now,
+        ) {
+            return d;
+        }
+        let Some(f) = Fields::parse(&pkt.buf) else {
+            return self.drop(&pkt, None);
+        };
+        if self.host.is_local(f.dst) {
+            let d = self.hooks(
+                Hook::Input,
+                &[TableName::Mangle, TableName::Filter, TableName::Nat],
+                &mut pkt,
+                &mut decided,
+                now,
+            );
+            return match d {
+                Err(mut d) => {
+                    d.path = Some(Path::Input);
+                    d
+                }
+                Ok(()) => self.finish(pkt, Path::Input, decided, now, false),
+            };
+        }
+        let Some(out) = self.host.route(f.dst).map(str::to_string) else {
+            return self.drop(&pkt, None);
+        };
+        if !decrement_ttl(&mut pkt.buf) {
+            return self.drop(&pkt, None);
+        }
+        pkt.out_iface = Some(out);
+        let d = self
+            .hooks(
+                Hook::Forward,
+                &[TableName::Mangle, TableName::Filter],
+                &mut pkt,
+                &mut decided,
+                now,
+            )
+            .and_then(|()| {
+                self.hooks(
+                    Hook::Postrouting,
+                    &[TableName::Mangle, TableName::Nat],
+                    &mut pkt,
+                    &mut decided,
+                    now,
+                )
+            });
+        match d {
+            Err(mut d) => {
+                d.path = Some(Path::Forward);
+                d
+            }
+            Ok(()) => self.finish(pkt, Path::Forward, decided, now, true),
+        }
+    }
+
+    fn output(&mut self, mut pkt: Pkt, now: Instant) -> Decision {
+        let mut decided = None;
+        let Some(f) = Fields::parse(&pkt.buf) else {
+            return Decision::dropped(None, None);
+        };
+        let Some(out) = self.host.route(f.dst).map(str::to_string) else {
+            return Decision::dropped(None, None);
+        };
+        pkt.out_iface = Some(out);
+        if let Err(mut d) = self.track(&mut pkt, Hook::Output, now) {
+            d.path = Some(Path::Output);
+            return d;
+        }
+        let d = self
+            .hooks(
+                Hook::Output,
+                &[TableName::Mangle, TableName::Nat],
+                &mut pkt,
+                &mut decided,
+                now,
+            )
+            .and_then(|()| {
+                // DNAT in OUTPUT re-routes the packet.
+                if let Some(f) = Fields::parse(&pkt.buf)
+                    && let Some(out) = self.host.route(f.dst)
+                {
+                    pkt.out_iface = Some(out.to_string());
+                }
+                self.hooks(
+                    Hook::Output,
+                    &[TableName::Filter],
+                    &mut pkt,
+                    &mut decided,
+                    now,
+                )
+            })
+            .and_then(|()| {
+                self.hooks(
+                    Hook::Postrouting,
+                    &[TableName::Mangle, TableName::Nat],
+                    &mut pkt,
+                    &mut decided,
+                    now,
+                )
+            });
+        match d {
+            Err(mut d) => {
+                d.path = Some(Path::Output);
+                d
+            }
+            Ok(()) => self.finish(pkt, Path::Output, decided, now, true),
+        }
+    }
+
+    /// The confirm hook, then the packet is delivered or transmitted.
+    fn finish(
+        &mut self,
+        pkt: Pkt,
+        path: Path,
+        rule: Option<RuleRef>,
+        now: Instant,
+        transmit: bool,
+    ) -> Decision {
+        let mut conn = match pkt.ct {
+            CtRef::Confirmed(id) => Some(id),
+            _ => None,
+        };
+        if pkt.ct == CtRef::Unconfirmed
+            && !pkt.attached
+            && let Some(ct) = self.ct.as_mut()
+        {
+            conn = ct.confirm(now);
+        }
+        if transmit {
+            let iface = pkt.out_iface.clone().unwrap_or_default();
+            if iface == host::LOOPBACK && self.depth < 2 {
+                // Local traffic comes back in through lo.
+                self.depth += 1;
+                let d = self.receive(host::LOOPBACK, LinkType::Raw, &pkt.buf, now);
+                self.depth -= 1;
+                let _ = d;
+            } else {
+                self.out.push_back(Output::Transmit {
+                    iface,
+                    packet: pkt.buf,
+                });
+            }
+        }
+        Decision {
+            verdict: Verdict::Accept,
+            ctstate: pkt.ctstate,
+            conn,
+            path: Some(path),
+            rule,
+        }
+    }
+
+    /// Sends a REJECT reply through OUTPUT. A TCP reset carries the offending packet's
+    /// connection; an ICMP error is tracked afresh (as RELATED, when its quote matches).
+    fn send_reject(&mut self, offending: &Pkt, reply: Vec<u8>, now: Instant) {
+        if self.depth >= 2 {
+            return;
+        }
+        let is_rst = Fields::parse(&reply).is_some_and(|f| f.l4.tcp_flags.is_some());
+        let tracked = matches!(offending.ct, CtRef::Unconfirmed | CtRef::Confirmed(_));
+        let pkt = Pkt {
+            buf: reply,
+            mac: None,
+            in_iface: None,
+            out_iface: None,
+            mark: 0,
+            ct: if is_rst && tracked {
+                offending.ct
+            } else {
+                CtRef::None
+            },
+            ctstate: if is_rst && tracked {
+                Some(CtState::Related)
+            } else {
+                None
+            },
+            dir: offending.dir.map(Dir::flip),
+            zone: offending.zone,
+            notrack: false,
+            attached: is_rst && tracked,
+        };
+        self.depth += 1;
+        let _ = self.output(pkt, now);
+        self.depth -= 1;
+    }
+}
+
+impl Decision {
+    fn dropped(rule: Option<RuleRef>, ctstate: Option<CtState>) -> Decision {
+        Decision {
+            verdict: Verdict::Drop,
+            ctstate,
+            conn: None,
+            path: None,
+            rule,
+        }
+    }
+}
+
+/// Forwarding takes one off the TTL (hop limit) before FORWARD; at 1 the packet dies.
+fn decrement_ttl(buf: &mut [u8]) -> bool {
+    match buf.first().map(|b| b >> 4) {
+        Some(4) if buf.len() >= 20 => {
+            if buf[8] <= 1 {
+                return false;
+            }
+            buf[8] -= 1;
+            // The TTL is the high byte of its 16-bit word: the checksum rises by 0x0100.
+            // As ip_decrease_ttl adds it, including its carry rule at 0xffff.
+            let c = u32::from(u16::from_be_bytes([buf[10], buf[11]])) + 0x0100;
+            let c = c + u32::from(c >= 0xffff);
+            buf[10..12].copy_from_slice(&(c as u16).to_be_bytes());
+            true
+        }
+        Some(6) if buf.len() >= 40 => {
+            if buf[7] <= 1 {
+                return false;
+            }
+            buf[7] -= 1;
+            true
+        }
+        _ => false,
+    }
+}

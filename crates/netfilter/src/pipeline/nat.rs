@@ -1,0 +1,60 @@
+//! The nat table's hooks: the first packet of a connection walks the chain and the binding
+//! it picks (or the null binding when nothing matched) is stored in the entry; every packet
+//! of the connection is then rewritten from the entry, without walking the chain again.
+
+use ctguard_conntrack::Instant;
+use ctguard_conntrack::nat::{Manip, NatRange, nat_packet};
+
+use super::{CtRef, HookVerdict, Pipeline, Pkt};
+use crate::hook::{Hook, TableName};
+
+/// Which end a hook's NAT rewrites.
+pub(crate) fn manip_of(hook: Hook) -> Option<Manip> {
+    match hook {
+        Hook::Prerouting | Hook::Output => Some(Manip::Dst),
+        Hook::Postrouting | Hook::Input => Some(Manip::Src),
+        Hook::Forward => None,
+    }
+}
+
+impl Pipeline {
+    pub(crate) fn nat_hook(&mut self, hook: Hook, pkt: &mut Pkt, now: Instant) -> HookVerdict {
+        let family = Pipeline::family(pkt);
+        // The nat hooks exist only while the nat table does.
+        if !self.rules(family).table(TableName::Nat).present {
+            return HookVerdict::Accept(None);
+        }
+        let Some(manip) = manip_of(hook) else {
+            return HookVerdict::Accept(None);
+        };
+        if !matches!(pkt.ct, CtRef::Unconfirmed | CtRef::Confirmed(_)) {
+            return HookVerdict::Accept(None);
+        }
+        let mut verdict = HookVerdict::Accept(None);
+        let first = pkt.ct == CtRef::Unconfirmed && !pkt.attached;
+        if first && self.ct.as_ref().is_some_and(|c| !c.nat_done(manip)) {
+            verdict = self.walk(TableName::Nat, hook, pkt, now);
+            if let HookVerdict::Accept(_) = verdict
+                && let Some(ct) = self.ct.as_mut()
+                && !ct.nat_done(manip)
+            {
+                ct.nat_null_binding(manip, now);
+            }
+        }
+        if let HookVerdict::Accept(_) = verdict
+            && let (Some(conn), Some(dir)) = (self.conn(pkt), pkt.dir)
+        {
+            let conn = conn.clone();
+            nat_packet(&conn, dir, manip, &mut pkt.buf);
+        }
+        verdict
+    }
+
+    /// A NAT target fired: bind the unconfirmed connection.
+    pub(crate) fn nat_bind(&mut self, manip: Manip, range: &NatRange, now: Instant) -> bool {
+        match self.ct.as_mut() {
+            Some(ct) => ct.nat_setup(manip, range, now).is_ok(),
+            None => false,
+        }
+    }
+}

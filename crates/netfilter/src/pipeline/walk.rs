@@ -1,0 +1,180 @@
+//! Walking one table's chain at one hook: rules in order, first match wins, with user
+//! chains, jumps, gotos and RETURN as in the kernel's ipt_do_table.
+
+use ctguard_conntrack::{ConnId, Instant, Tuple};
+
+use super::targets::Step;
+use super::{CtRef, HookVerdict, Pipeline, Pkt, RuleRef};
+use crate::hook::{Hook, TableName};
+use crate::packet::{ConnQuery, CtView, PacketCtx};
+use crate::rules::Policy;
+
+/// The kernel refuses rule sets deeper than this; loops are refused at load.
+const MAX_DEPTH: usize = 64;
+
+/// No connection table (tracking off): connlimit sees nothing.
+struct NoConns;
+
+impl ConnQuery for NoConns {
+    fn count_live(&self, _f: &dyn Fn(&Tuple) -> bool) -> u32 {
+        0
+    }
+}
+
+struct Conns<'a>(&'a ctguard_conntrack::Conntrack);
+
+impl ConnQuery for Conns<'_> {
+    fn count_live(&self, f: &dyn Fn(&Tuple) -> bool) -> u32 {
+        use ctguard_conntrack::proto::tcp::TcpState;
+        self.0
+            .conns()
+            .filter(|(_, c)| {
+                !matches!(
+                    c.tcp().map(|t| t.state()),
+                    Some(TcpState::TimeWait | TcpState::Close)
+                ) && f(c.original())
+            })
+            .count() as u32
+    }
+}
+
+impl Pipeline {
+    pub(crate) fn ct_view(&self, pkt: &Pkt, now: Instant) -> CtView {
+        let mut v = CtView::NONE;
+        v.state = pkt.ctstate;
+        v.dir = pkt.dir;
+        if let Some(c) = self.conn(pkt) {
+            v.status = c.status.0;
+            v.original = Some(*c.original());
+            v.reply = Some(*c.reply());
+            v.mark = c.mark;
+            v.expires_in = now.until(c.expires).as_secs() as u32;
+        }
+        v
+    }
+
+    pub(crate) fn walk(
+        &mut self,
+        table: TableName,
+        hook: Hook,
+        pkt: &mut Pkt,
+        now: Instant,
+    ) -> HookVerdict {
+        let family = Pipeline::family(pkt);
+        let fi = family as usize;
+        if !self.rules[fi].table(table).present || !table.has_hook(hook) {
+            return HookVerdict::Accept(None);
+        }
+        let Some(fields) = super::Fields::parse(&pkt.buf) else {
+            return HookVerdict::Accept(None);
+        };
+        let Some(start) = self.rules[fi].table(table).chain_index(hook.chain_name()) else {
+            return HookVerdict::Accept(None);
+        };
+        // (chain, next rule) frames to return to.
+        let mut stack: Vec<(usize, usize)> = Vec::new();
+        let (mut chain, mut at) = (start, 0usize);
+        loop {
+            let n_rules = self.rules[fi].table(table).chains()[chain].rules.len();
+            if at >= n_rules {
+                // End of chain: RETURN, or the built-in chain's policy.
+                if let Some((c, i)) = stack.pop() {
+                    chain = c;
+                    at = i;
+                    continue;
+                }
+                let len = fields.len;
+                let ch = &mut self.rules[fi].table_mut(table).chains_mut()[chain];
+                ch.policy_counters.add(u64::from(len));
+                let name = ch.name.clone();
+                let r = RuleRef {
+                    table,
+                    chain: name,
+                    rule: None,
+                };
+                return match ch.policy {
+                    Some(Policy::Drop) => HookVerdict::Drop(Some(r)),
+                    _ => HookVerdict::Accept(Some(r)),
+                };
+            }
+            let view = self.ct_view(pkt, now);
+            let matched = {
+                let conns: &dyn ConnQuery = match self.ct.as_ref() {
+                    Some(ct) => &Conns(ct),
+                    None => &NoConns,
+                };
+                let ctx = PacketCtx {
+                    family,
+                    ip: &pkt.buf,
+                    src: fields.src,
+                    dst: fields.dst,
+                    proto: fields.proto,
+                    later_fragment: fields.later_fragment,
+                    l4: fields.l4,
+                    len: fields.len,
+                    ttl: fields.ttl,
+                    in_iface: pkt.in_iface.as_deref(),
+                    out_iface: pkt.out_iface.as_deref(),
+                    hook,
+                    mark: pkt.mark,
+                    ct: view,
+                    now,
+                    addresses: &self.addresses,
+                    conns,
+                };
+                let rule = &mut self.rules[fi].table_mut(table).chains_mut()[chain].rules[at];
+                rule.matches(&ctx, &mut self.match_state)
+            };
+            if !matched {
+                at += 1;
+                continue;
+            }
+            let rule_ref = || RuleRef {
+                table,
+                chain: String::new(),
+                rule: Some(at + 1),
+            };
+            let ch = &mut self.rules[fi].table_mut(table).chains_mut()[chain];
+            ch.rules[at].counters.add(u64::from(fields.len));
+            let mut here = rule_ref();
+            here.chain = ch.name.clone();
+            let target = ch.rules[at].target.clone();
+            match self.target(&target, table, hook, pkt, now) {
+                Step::Continue => at += 1,
+                Step::Accept => return HookVerdict::Accept(Some(here)),
+                Step::Drop => return HookVerdict::Drop(Some(here)),
+                Step::Reject(reply) => return HookVerdict::Reject(here, reply),
+                Step::Return => match stack.pop() {
+                    Some((c, i)) => {
+                        chain = c;
+                        at = i;
+                    }
+                    None => {
+                        // RETURN in a built-in chain: its policy.
+                        at = usize::MAX;
+                    }
+                },
+                Step::Jump(to) | Step::Goto(to) if stack.len() >= MAX_DEPTH => {
+                    let _ = to;
+                    return HookVerdict::Drop(Some(here));
+                }
+                Step::Jump(to) => {
+                    stack.push((chain, at + 1));
+                    chain = to;
+                    at = 0;
+                }
+                Step::Goto(to) => {
+                    chain = to;
+                    at = 0;
+                }
+            }
+        }
+    }
+
+    pub(crate) fn conn_id(pkt: &Pkt) -> Option<ConnId> {
+        match pkt.ct {
+            CtRef::Confirmed(id) => Some(id),
+            _ => None,
+        }
+    }
+}
