@@ -421,15 +421,35 @@ impl Conntrack {
         self.table.get_mut(id)
     }
 
+    /// The kernel's `nf_ct_set_closing`, which REJECT `--reject-with tcp-reset` calls on the
+    /// connection it answers: a confirmed TCP entry moves to CLOSE with CLOSE's timeout (a
+    /// fixed timeout stays).
+    pub fn set_closing(&mut self, id: ConnId, now: Instant) {
+        let timeouts = &self.sysctl.timeouts;
+        if let Some(c) = self.table.get_mut(id)
+            && let ProtoState::Tcp(t) = &mut c.proto
+            && let Some(timeout) = t.set_closing(timeouts)
+            && !c.status.has(Status::FIXED_TIMEOUT)
+        {
+            c.expires = now + timeout;
+        }
+    }
+
     /// Whether an entry other than the unconfirmed one has tuple `t` in either direction
     /// (the kernel's `nf_conntrack_tuple_taken`). Expired entries met are reaped.
     pub fn tuple_taken(&mut self, t: &Tuple, zone: u16, now: Instant) -> bool {
         let (events, record) = (&mut self.events, self.record_events);
-        self.table
+        let taken = self
+            .table
             .find(t, zone, now, &mut |c| {
                 push_destroyed(events, record, c, DestroyReason::Expired, now)
             })
-            .is_some()
+            .is_some();
+        // The kernel counts a taken tuple in `found`.
+        if taken {
+            self.stats.found += 1;
+        }
+        taken
     }
 
     /// The next pseudo-random 16 bits (xorshift64*), seeded from the hash seed so that runs

@@ -113,7 +113,6 @@ pub fn replace(buf: &mut [u8], at: usize, from: &[u8], to: &[u8]) {
     buf[at..at + 2].copy_from_slice(&(!(sum as u16)).to_be_bytes());
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -108,6 +108,8 @@ pub(crate) struct Pkt {
     pub dir: Option<Dir>,
     pub zone: u16,
     pub notrack: bool,
+    /// Sent by a local socket (owned by root): LOG `--log-uid` prints `UID=0 GID=0`.
+    pub socket: bool,
     /// A REJECT reply carrying its offending packet's connection (the kernel's
     /// `nf_ct_attach`): it is not tracked again and never confirms it.
     pub attached: bool,
@@ -235,6 +237,7 @@ impl Pipeline {
             dir: None,
             zone: 0,
             notrack: false,
+            socket: false,
             attached: false,
         };
         self.prerouting(pkt, now)
@@ -253,6 +256,7 @@ impl Pipeline {
             dir: None,
             zone: 0,
             notrack: false,
+            socket: true,
             attached: false,
         };
         self.output(pkt, now)
@@ -558,34 +562,34 @@ impl Pipeline {
         }
     }
 
-    /// Sends a REJECT reply through OUTPUT. A TCP reset carries the offending packet's
-    /// connection; an ICMP error is tracked afresh (as RELATED, when its quote matches).
+    /// Sends a REJECT reply through OUTPUT. The reply carries the offending packet's
+    /// connection, as RELATED in the other direction (the kernel's `nf_ct_attach`, for the
+    /// TCP reset and for ICMP errors alike); a reply to an untracked packet is tracked afresh.
     fn send_reject(&mut self, offending: &Pkt, reply: Vec<u8>, now: Instant) {
         if self.depth >= 2 {
             return;
         }
-        let is_rst = Fields::parse(&reply).is_some_and(|f| f.l4.tcp_flags.is_some());
         let tracked = matches!(offending.ct, CtRef::Unconfirmed | CtRef::Confirmed(_));
+        let is_rst = Fields::parse(&reply).is_some_and(|f| f.l4.tcp_flags.is_some());
+        if is_rst
+            && let CtRef::Confirmed(id) = offending.ct
+            && let Some(ct) = self.ct.as_mut()
+        {
+            ct.set_closing(id, now);
+        }
         let pkt = Pkt {
             buf: reply,
             mac: None,
             in_iface: None,
             out_iface: None,
             mark: 0,
-            ct: if is_rst && tracked {
-                offending.ct
-            } else {
-                CtRef::None
-            },
-            ctstate: if is_rst && tracked {
-                Some(CtState::Related)
-            } else {
-                None
-            },
+            ct: if tracked { offending.ct } else { CtRef::None },
+            ctstate: tracked.then_some(CtState::Related),
             dir: offending.dir.map(Dir::flip),
             zone: offending.zone,
             notrack: false,
-            attached: is_rst && tracked,
+            socket: false,
+            attached: tracked,
         };
         self.depth += 1;
         let _ = self.output(pkt, now);

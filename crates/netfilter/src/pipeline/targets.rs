@@ -90,6 +90,9 @@ impl Pipeline {
                         macdecode: opts.macdecode,
                     },
                 );
+                if opts.uid && pkt.socket {
+                    line.push_str(" UID=0 GID=0");
+                }
                 self.out.push_back(Output::Log { line, at: now });
                 Step::Continue
             }

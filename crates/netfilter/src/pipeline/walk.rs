@@ -83,7 +83,7 @@ impl Pipeline {
                     at = i;
                     continue;
                 }
-                let len = fields.len;
+                let len = ip_len(&pkt.buf);
                 let ch = &mut self.rules[fi].table_mut(table).chains_mut()[chain];
                 ch.policy_counters.add(u64::from(len));
                 let name = ch.name.clone();
@@ -135,7 +135,7 @@ impl Pipeline {
                 rule: Some(at + 1),
             };
             let ch = &mut self.rules[fi].table_mut(table).chains_mut()[chain];
-            ch.rules[at].counters.add(u64::from(fields.len));
+            ch.rules[at].counters.add(u64::from(ip_len(&pkt.buf)));
             let mut here = rule_ref();
             here.chain = ch.name.clone();
             let target = ch.rules[at].target.clone();
@@ -177,4 +177,9 @@ impl Pipeline {
             _ => None,
         }
     }
+}
+
+/// The packet's length as the counters count it (a target may have changed it).
+fn ip_len(buf: &[u8]) -> u32 {
+    buf.len() as u32
 }

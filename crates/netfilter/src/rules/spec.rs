@@ -398,12 +398,11 @@ pub fn parse_command(
     for m in &mut matches {
         m.finish(&ctx)?;
     }
-    // Consecutive tcp (udp) matches print as one (iptables-nft).
+    // iptables-nft keeps one tcp (udp) match per rule: later ones fold into the first, even
+    // with other matches between them (the kernel recording of rules-reject shows it).
     let mut merged: Vec<Match> = Vec::with_capacity(matches.len());
     for m in matches {
-        if let Some(last) = merged.last_mut()
-            && last.absorb(&m)
-        {
+        if merged.iter_mut().any(|earlier| earlier.absorb(&m)) {
             continue;
         }
         merged.push(m);

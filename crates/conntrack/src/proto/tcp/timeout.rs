@@ -55,3 +55,15 @@ impl TcpConn {
         secs(chosen)
     }
 }
+
+impl TcpConn {
+    /// A REJECT `tcp-reset` answered this connection: it goes to CLOSE. Returns the new
+    /// timeout, or None when it was CLOSE already (the kernel then leaves the timeout).
+    pub(crate) fn set_closing(&mut self, t: &Timeouts) -> Option<Duration> {
+        if self.state == TcpState::Close {
+            return None;
+        }
+        self.state = TcpState::Close;
+        Some(secs(t.tcp_close))
+    }
+}
