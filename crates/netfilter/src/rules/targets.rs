@@ -20,147 +20,7 @@ pub struct ChainRef {
     pub index: usize,
 }
 
-/// REJECT's `--reject-with` types.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum RejectWith {
-    IcmpNetUnreachable,
-    IcmpHostUnreachable,
-    IcmpPortUnreachable,
-    IcmpProtoUnreachable,
-    IcmpNetProhibited,
-    IcmpHostProhibited,
-    IcmpAdminProhibited,
-    Icmp6NoRoute,
-    Icmp6AdmProhibited,
-    Icmp6AddrUnreachable,
-    Icmp6PortUnreachable,
-    Icmp6PolicyFail,
-    Icmp6RejectRoute,
-    TcpReset,
-}
-
-impl RejectWith {
-    /// (name, aliases, value) per family, as iptables/ip6tables accept them.
-    const V4: &'static [(&'static str, &'static str, RejectWith)] = &[
-        (
-            "icmp-net-unreachable",
-            "net-unreach",
-            RejectWith::IcmpNetUnreachable,
-        ),
-        (
-            "icmp-host-unreachable",
-            "host-unreach",
-            RejectWith::IcmpHostUnreachable,
-        ),
-        (
-            "icmp-port-unreachable",
-            "port-unreach",
-            RejectWith::IcmpPortUnreachable,
-        ),
-        (
-            "icmp-proto-unreachable",
-            "proto-unreach",
-            RejectWith::IcmpProtoUnreachable,
-        ),
-        (
-            "icmp-net-prohibited",
-            "net-prohib",
-            RejectWith::IcmpNetProhibited,
-        ),
-        (
-            "icmp-host-prohibited",
-            "host-prohib",
-            RejectWith::IcmpHostProhibited,
-        ),
-        (
-            "icmp-admin-prohibited",
-            "admin-prohib",
-            RejectWith::IcmpAdminProhibited,
-        ),
-        ("tcp-reset", "tcp-rst", RejectWith::TcpReset),
-    ];
-    const V6: &'static [(&'static str, &'static str, RejectWith)] = &[
-        ("icmp6-no-route", "no-route", RejectWith::Icmp6NoRoute),
-        (
-            "icmp6-adm-prohibited",
-            "adm-prohibited",
-            RejectWith::Icmp6AdmProhibited,
-        ),
-        (
-            "icmp6-addr-unreachable",
-            "addr-unreach",
-            RejectWith::Icmp6AddrUnreachable,
-        ),
-        (
-            "icmp6-port-unreachable",
-            "port-unreach",
-            RejectWith::Icmp6PortUnreachable,
-        ),
-        (
-            "icmp6-policy-fail",
-            "policy-fail",
-            RejectWith::Icmp6PolicyFail,
-        ),
-        (
-            "icmp6-reject-route",
-            "reject-route",
-            RejectWith::Icmp6RejectRoute,
-        ),
-        ("tcp-reset", "tcp-rst", RejectWith::TcpReset),
-    ];
-
-    pub fn default_for(family: Family) -> RejectWith {
-        match family {
-            Family::V4 => RejectWith::IcmpPortUnreachable,
-            Family::V6 => RejectWith::Icmp6PortUnreachable,
-        }
-    }
-
-    fn table(family: Family) -> &'static [(&'static str, &'static str, RejectWith)] {
-        match family {
-            Family::V4 => Self::V4,
-            Family::V6 => Self::V6,
-        }
-    }
-
-    pub fn parse(family: Family, s: &str) -> Result<RejectWith, String> {
-        Self::table(family)
-            .iter()
-            .find(|(n, a, _)| *n == s || *a == s)
-            .map(|&(_, _, v)| v)
-            .ok_or_else(|| format!("unknown reject type \"{s}\""))
-    }
-
-    /// The canonical name iptables-save prints.
-    pub fn name(self) -> &'static str {
-        Self::V4
-            .iter()
-            .chain(Self::V6)
-            .find(|(_, _, v)| *v == self)
-            .map(|(n, _, _)| *n)
-            .unwrap_or("?")
-    }
-
-    /// The ICMP (type, code) sent, None for tcp-reset.
-    pub fn icmp(self) -> Option<(u8, u8)> {
-        Some(match self {
-            RejectWith::IcmpNetUnreachable => (3, 0),
-            RejectWith::IcmpHostUnreachable => (3, 1),
-            RejectWith::IcmpProtoUnreachable => (3, 2),
-            RejectWith::IcmpPortUnreachable => (3, 3),
-            RejectWith::IcmpNetProhibited => (3, 9),
-            RejectWith::IcmpHostProhibited => (3, 10),
-            RejectWith::IcmpAdminProhibited => (3, 13),
-            RejectWith::Icmp6NoRoute => (1, 0),
-            RejectWith::Icmp6AdmProhibited => (1, 1),
-            RejectWith::Icmp6AddrUnreachable => (1, 3),
-            RejectWith::Icmp6PortUnreachable => (1, 4),
-            RejectWith::Icmp6PolicyFail => (1, 5),
-            RejectWith::Icmp6RejectRoute => (1, 6),
-            RejectWith::TcpReset => return None,
-        })
-    }
-}
+pub use crate::reject::RejectWith;
 
 /// LOG's options.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -557,7 +417,9 @@ impl TargetBuilder {
         };
         match &mut self.target {
             Target::Reject(r) => {
-                *r = RejectWith::parse(family, w.value(opt)?)?;
+                let v = w.value(opt)?;
+                *r = RejectWith::from_name(v, family)
+                    .ok_or_else(|| format!("unknown reject type \"{v}\""))?;
             }
             Target::Log(l) => match opt {
                 "--log-prefix" => {

@@ -90,7 +90,10 @@ fn reject_log_ct_and_nat_options() {
         target("filter", "INPUT", "-j REJECT --reject-with host-prohib"),
         Target::Reject(RejectWith::IcmpHostProhibited)
     );
-    assert_eq!(RejectWith::IcmpAdminProhibited.icmp(), Some((3, 13)));
+    assert_eq!(
+        RejectWith::IcmpAdminProhibited.icmp_type_code(),
+        Some((3, 13))
+    );
     let l6 = load6(
         "*filter\n-A INPUT -j REJECT --reject-with adm-prohibited\n-A INPUT -j REJECT\nCOMMIT\n",
     );
