@@ -1,6 +1,9 @@
 //! `ctguard`: see what Linux connection tracking does with your traffic.
 
+mod check;
 mod demo;
+mod modules;
+mod rulesets;
 mod settings;
 
 use std::path::PathBuf;
@@ -31,6 +34,31 @@ enum Command {
         #[arg(long)]
         each: bool,
     },
+    /// Load iptables rule sets as iptables-restore would and report every refused rule
+    /// as FILE:LINE: error: ...; nothing is applied when one rule is refused.
+    Check {
+        /// IPv4 rules: an iptables-save file or a script of iptables commands (detected).
+        #[arg(long, value_name = "FILE")]
+        rules: Option<PathBuf>,
+        /// IPv6 rules: an ip6tables-save file or a script of ip6tables commands.
+        #[arg(long, value_name = "FILE")]
+        rules6: Option<PathBuf>,
+        /// Check as if nf_conntrack were removed (the seed's fix 2): rules that need it
+        /// (state, conntrack, NAT, CT, NOTRACK, connlimit, CONNMARK) are refused.
+        #[arg(long)]
+        no_conntrack: bool,
+        /// Print the loaded rule sets in iptables-save -c form.
+        #[arg(long)]
+        save: bool,
+    },
+    /// List the kernel modules the rule sets need, lsmod-style, and the rules that depend
+    /// on connection tracking.
+    Modules {
+        #[arg(long, value_name = "FILE")]
+        rules: Option<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        rules6: Option<PathBuf>,
+    },
     /// List every tracker setting with its value, as `sysctl -a` prints them; with
     /// `--conf`, after applying a sysctl.conf file (as `sysctl -p FILE`).
     Sysctl {
@@ -48,6 +76,13 @@ fn main() -> ExitCode {
     }) {
         Command::Demo { scenario, each } => demo::run(scenario.as_deref(), each),
         Command::Sysctl { conf } => settings::run(&conf),
+        Command::Check {
+            rules,
+            rules6,
+            no_conntrack,
+            save,
+        } => check::run(rules.as_ref(), rules6.as_ref(), no_conntrack, save),
+        Command::Modules { rules, rules6 } => modules::run(rules.as_ref(), rules6.as_ref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

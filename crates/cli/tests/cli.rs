@@ -69,3 +69,115 @@ fn sysctl_lists_every_key_with_the_kernel_default() {
     assert!(out.contains("net.netfilter.nf_conntrack_tcp_timeout_established = 432000\n"));
     assert!(out.contains("net.netfilter.nf_conntrack_max = 262144\n"));
 }
+
+fn temp_file(name: &str, text: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("ctguard-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join(name);
+    std::fs::write(&f, text).unwrap();
+    f.to_str().unwrap().to_string()
+}
+
+/// The seed's raw-table lines, as its README gives them, plus the fixed INPUT rule.
+const SEED_SCRIPT: &str = "# packets coming in to this host
+/sbin/iptables -t raw -A PREROUTING -p tcp -m multiport --dports 80 -j NOTRACK
+# packets going out of this host
+/sbin/iptables -t raw -A OUTPUT -p tcp -m multiport --sports 80 -j NOTRACK
+/sbin/iptables -t raw -A PREROUTING -i lo -j NOTRACK
+/sbin/iptables -t raw -A OUTPUT -o lo -j NOTRACK
+/sbin/iptables -A INPUT -m state --state RELATED,ESTABLISHED,UNTRACKED -j ACCEPT
+";
+
+#[test]
+fn check_loads_the_seeds_script_and_prints_it_as_iptables_save() {
+    let f = temp_file("seed.sh", SEED_SCRIPT);
+    let (code, out, _) = ctguard(&["check", "--rules", &f, "--save"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("[0:0] -A PREROUTING -p tcp -m multiport --dports 80 -j NOTRACK\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[0:0] -A INPUT -m state --state RELATED,ESTABLISHED,UNTRACKED -j ACCEPT\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_refuses_a_raw_rule_on_input_naming_the_line() {
+    let f = temp_file(
+        "bad.rules",
+        "*raw\n:PREROUTING ACCEPT [0:0]\n-A INPUT -j NOTRACK\nCOMMIT\n",
+    );
+    let (code, out, err) = ctguard(&["check", "--rules", &f, "--save"]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty(), "nothing applied: {out}");
+    assert!(err.contains("bad.rules:3: error:"), "{err}");
+    assert!(
+        err.contains("chain INPUT does not exist in table raw"),
+        "{err}"
+    );
+}
+
+#[test]
+fn without_conntrack_every_rule_that_needs_it_is_named() {
+    let f = temp_file("seed2.sh", SEED_SCRIPT);
+    let (code, _, err) = ctguard(&["check", "--rules", &f, "--no-conntrack"]);
+    assert_eq!(code, 2);
+    let named: Vec<&str> = err.lines().filter(|l| l.contains(": error: ")).collect();
+    assert_eq!(named.len(), 5, "{err}");
+    assert!(
+        err.contains("seed2.sh:7: error: filter INPUT rule 1 uses state match (xt_state), which needs nf_conntrack"),
+        "{err}"
+    );
+    let stateless = temp_file(
+        "plain.rules",
+        "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n",
+    );
+    assert_eq!(
+        ctguard(&["check", "--rules", &stateless, "--no-conntrack"]).0,
+        0
+    );
+}
+
+#[test]
+fn modules_lists_nf_conntrack_and_its_users() {
+    let f = temp_file("seed3.sh", SEED_SCRIPT);
+    let (code, out, _) = ctguard(&["modules", "--rules", &f]);
+    assert_eq!(code, 0);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("nf_conntrack "))
+        .expect("nf_conntrack listed");
+    assert!(line.ends_with("2 xt_NOTRACK,xt_state"), "{line}");
+    assert!(
+        out.contains("seed3.sh:7: filter INPUT rule 1: state match (xt_state)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn sysctl_conf_with_the_seeds_legacy_names() {
+    let f = temp_file(
+        "sysctl.conf",
+        "net.ipv4.ip_conntrack_max = 393216\nnet.ipv4.netfilter.ip_conntrack_tcp_timeout_established = 300\n",
+    );
+    let (code, out, err) = ctguard(&["sysctl", "--conf", &f]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("net.netfilter.nf_conntrack_max = 393216\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("net.netfilter.nf_conntrack_tcp_timeout_established = 300\n"),
+        "{out}"
+    );
+    assert!(
+        err.contains("sysctl.conf:1: notice: net.ipv4.ip_conntrack_max is the pre-2.6.25 name"),
+        "{err}"
+    );
+    let bad = temp_file("bad.conf", "net.netfilter.nf_conntrack_max = lots\n");
+    let (code, _, err) = ctguard(&["sysctl", "--conf", &bad]);
+    assert_eq!(code, 2);
+    assert!(err.contains("bad.conf:1: error:"), "{err}");
+}

@@ -29,6 +29,7 @@ pub use fields::Fields;
 pub use host::Host;
 
 use crate::hook::{Family, Hook, TableName};
+use crate::modules::{TrackingRequired, check_without_tracking};
 use crate::rules::RuleSet;
 
 /// What decided a packet's fate: a rule (1-based, as `iptables -L --line-numbers`) or a
@@ -153,10 +154,12 @@ impl Pipeline {
         }
     }
 
-    /// Runs without connection tracking (the seed's fix 2: nf_conntrack unloaded).
-    pub fn without_tracking(mut self) -> Pipeline {
+    /// Runs without connection tracking (the seed's fix 2: nf_conntrack unloaded). Refused,
+    /// naming every rule, when the rule sets need it (state, conntrack, NAT, CT, ...).
+    pub fn without_tracking(mut self) -> Result<Pipeline, TrackingRequired> {
+        check_without_tracking(&[&self.rules[0], &self.rules[1]])?;
         self.ct = None;
-        self
+        Ok(self)
     }
 
     pub fn conntrack(&self) -> Option<&Conntrack> {
@@ -173,9 +176,13 @@ impl Pipeline {
 
     /// Replaces a rule set, keeping the tracker and its settings (a reload never resets
     /// nf_conntrack_max, unlike the seed's `service iptables restart`).
-    pub fn set_rules(&mut self, family: Family, rules: RuleSet) {
+    pub fn set_rules(&mut self, family: Family, rules: RuleSet) -> Result<(), TrackingRequired> {
+        if self.ct.is_none() {
+            check_without_tracking(&[&rules])?;
+        }
         self.match_state.register(&rules);
         self.rules[family as usize] = rules;
+        Ok(())
     }
 
     pub fn host(&self) -> &Host {
