@@ -13,6 +13,9 @@ pub fn run(path: Option<&Path>, each: bool) -> Result<(), String> {
         Some(p) => Scenario::load(p).map_err(|e| e.to_string())?,
         None => Scenario::parse("demo", BUILT_IN).map_err(|e| e.to_string())?,
     };
+    if scenario.needs_pipeline() {
+        return crate::demo_rules::run(&scenario, each);
+    }
     let mut sysctl = Sysctl::default();
     for (k, v) in scenario.global_sysctl.iter().chain(&scenario.sysctl) {
         sysctl
@@ -58,7 +61,7 @@ pub fn run(path: Option<&Path>, each: bool) -> Result<(), String> {
     Ok(())
 }
 
-fn print_table(ct: &mut Conntrack, now: Instant) {
+pub fn print_table(ct: &mut Conntrack, now: Instant) {
     let lines = ct.proc_lines(now);
     println!("/proc/net/nf_conntrack ({} entries):", lines.len());
     for l in lines {

@@ -2,6 +2,7 @@
 
 mod check;
 mod demo;
+mod demo_rules;
 mod modules;
 mod rulesets;
 mod settings;

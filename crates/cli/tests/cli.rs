@@ -70,8 +70,10 @@ fn sysctl_lists_every_key_with_the_kernel_default() {
     assert!(out.contains("net.netfilter.nf_conntrack_max = 262144\n"));
 }
 
+/// A file in a directory of its own per test process and file name: tests run in parallel
+/// and one of them removes its directory.
 fn temp_file(name: &str, text: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("ctguard-cli-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("ctguard-cli-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let f = dir.join(name);
     std::fs::write(&f, text).unwrap();
@@ -180,4 +182,33 @@ fn sysctl_conf_with_the_seeds_legacy_names() {
     let (code, _, err) = ctguard(&["sysctl", "--conf", &bad]);
     assert_eq!(code, 2);
     assert!(err.contains("bad.conf:1: error:"), "{err}");
+}
+
+#[test]
+fn demo_runs_a_rule_set_scenario_through_the_pipeline() {
+    let scn = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../conformance/scenarios/rules-seed-notrack-broken.scn"
+    );
+    let (code, out, err) = ctguard(&["demo", "--scenario", scn]);
+    assert_eq!(code, 0, "{err}");
+    // The seed's incident: the web request dies with the final REJECT rule's reply.
+    let first = out
+        .lines()
+        .find(|l| l.starts_with("#0 "))
+        .expect("packet 0");
+    assert!(
+        first.contains("DROP   UNTRACKED") && first.ends_with("[filter INPUT 6]"),
+        "{first}"
+    );
+    assert!(
+        out.contains("sent on rtr-c: icmp 10.99.1.1 > 10.99.1.100 unreach code=10"),
+        "{out}"
+    );
+    assert!(out.contains("iptables-save -c:"), "{out}");
+    assert!(
+        !out.lines()
+            .any(|l| l.starts_with("ipv4") && l.contains("dport=80 ")),
+        "port 80 never enters the table: {out}"
+    );
 }

@@ -12,7 +12,6 @@
 //! One kernel choice is random and compared loosely: a source port that NAT remaps because
 //! of a clash (any port the kernel could have chosen is accepted, in /proc and in packets).
 
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use ctguard_conntrack::intake::LinkType;
@@ -20,7 +19,7 @@ use ctguard_conntrack::{Instant, Sysctl, Verdict};
 use ctguard_netfilter::pipeline::{Host, Output, Pipeline};
 use ctguard_netfilter::rules::RuleSet;
 use ctguard_netfilter::{Family, rules};
-use ctguard_scenario::topology::{ROUTER_CLIENT_IF, ROUTER_SERVER_IF};
+use ctguard_scenario::topology::{self, ROUTER_CLIENT_IF};
 use ctguard_scenario::{Golden, Scenario, Side, describe};
 
 fn root() -> PathBuf {
@@ -30,26 +29,9 @@ fn root() -> PathBuf {
 /// How long after a packet the recorder reads /proc.
 const READ_DELAY: f64 = 0.005;
 
-fn ip(s: &str) -> IpAddr {
-    s.parse().expect("address")
-}
-
 /// The recorder's router (conformance/topology.sh).
 fn router() -> Host {
-    let mut h = Host::new();
-    h.add_iface(
-        ROUTER_CLIENT_IF,
-        &[(ip("10.99.1.1"), 24), (ip("fd00:99:1::1"), 64)],
-    );
-    h.add_iface(
-        ROUTER_SERVER_IF,
-        &[(ip("10.99.2.1"), 24), (ip("fd00:99:2::1"), 64)],
-    );
-    h.add_route(ip("10.98.0.0"), 16, ROUTER_CLIENT_IF);
-    h.add_route(ip("10.97.0.0"), 16, ROUTER_SERVER_IF);
-    h.add_route(ip("fd00:98::"), 32, ROUTER_CLIENT_IF);
-    h.add_route(ip("fd00:97::"), 32, ROUTER_SERVER_IF);
-    h
+    Host::from_parts(&topology::ROUTER_NETS, &topology::ROUTER_ROUTES)
 }
 
 fn load_rules(file: Option<&ctguard_scenario::RuleFile>, family: Family) -> RuleSet {

@@ -92,6 +92,38 @@ pub fn is_router_address(addr: IpAddr) -> bool {
     addr.is_loopback() || ROUTER_ADDRESSES.contains(&addr)
 }
 
+/// The router's interface addresses with their prefix lengths (topology.sh's `ip addr add`).
+pub const ROUTER_NETS: [(&str, IpAddr, u8); 4] = [
+    (ROUTER_CLIENT_IF, ROUTER_ADDRESSES[0], 24),
+    (ROUTER_SERVER_IF, ROUTER_ADDRESSES[1], 24),
+    (ROUTER_CLIENT_IF, ROUTER_ADDRESSES[2], 64),
+    (ROUTER_SERVER_IF, ROUTER_ADDRESSES[3], 64),
+];
+
+/// The router's routes to the spoofed-source ranges (topology.sh's `ip route add`).
+pub const ROUTER_ROUTES: [(IpAddr, u8, &str); 4] = [
+    (
+        IpAddr::V4(Ipv4Addr::new(10, 98, 0, 0)),
+        16,
+        ROUTER_CLIENT_IF,
+    ),
+    (
+        IpAddr::V4(Ipv4Addr::new(10, 97, 0, 0)),
+        16,
+        ROUTER_SERVER_IF,
+    ),
+    (
+        IpAddr::V6(Ipv6Addr::new(0xfd00, 0x98, 0, 0, 0, 0, 0, 0)),
+        32,
+        ROUTER_CLIENT_IF,
+    ),
+    (
+        IpAddr::V6(Ipv6Addr::new(0xfd00, 0x97, 0, 0, 0, 0, 0, 0)),
+        32,
+        ROUTER_SERVER_IF,
+    ),
+];
+
 pub const CLIENT_MAC: [u8; 6] = [0x02, 0, 0, 0, 0x01, 0x64];
 pub const ROUTER_CLIENT_MAC: [u8; 6] = [0x02, 0, 0, 0, 0x01, 0x01];
 pub const ROUTER_SERVER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0x02, 0x01];

@@ -84,6 +84,18 @@ impl Host {
         self
     }
 
+    /// A host from `(interface, address, prefix)` and `(prefix, length, interface)` lists.
+    pub fn from_parts(nets: &[(&str, IpAddr, u8)], routes: &[(IpAddr, u8, &str)]) -> Host {
+        let mut h = Host::new();
+        for (iface, addr, prefix) in nets {
+            h.add_iface(iface, &[(*addr, *prefix)]);
+        }
+        for (dst, prefix, iface) in routes {
+            h.add_route(*dst, *prefix, iface);
+        }
+        h
+    }
+
     pub fn add_route(&mut self, dst: IpAddr, prefix: u8, iface: &str) -> &mut Self {
         self.routes.push(Route {
             dst,
