@@ -125,6 +125,16 @@ impl Pipeline {
                 let rule = &mut self.rules[fi].table_mut(table).chains_mut()[chain].rules[at];
                 rule.matches(&ctx, &mut self.match_state)
             };
+            if self.match_state.hotdrop {
+                // A match asked for the packet to go at once (hashlimit's full table).
+                self.match_state.hotdrop = false;
+                let name = self.rules[fi].table(table).chains()[chain].name.clone();
+                return HookVerdict::Drop(Some(RuleRef {
+                    table,
+                    chain: name,
+                    rule: Some(at + 1),
+                }));
+            }
             if !matched {
                 at += 1;
                 continue;
@@ -138,8 +148,11 @@ impl Pipeline {
             ch.rules[at].counters.add(u64::from(ip_len(&pkt.buf)));
             let mut here = rule_ref();
             here.chain = ch.name.clone();
-            let target = ch.rules[at].target.clone();
-            match self.target(&target, table, hook, pkt, now) {
+            // Borrowed out of the rule while it runs (no copy of LOG prefixes and the like).
+            let target = std::mem::replace(&mut ch.rules[at].target, crate::rules::Target::None);
+            let step = self.target(&target, table, hook, pkt, now);
+            self.rules[fi].table_mut(table).chains_mut()[chain].rules[at].target = target;
+            match step {
                 Step::Continue => at += 1,
                 Step::Accept => return HookVerdict::Accept(Some(here)),
                 Step::Drop => return HookVerdict::Drop(Some(here)),
