@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use ctguard_conntrack::intake::LinkType;
 use ctguard_conntrack::{Conntrack, Event, Instant, LogLine, Stats, Sysctl, Verdict};
-use ctguard_scenario::{Golden, Scenario};
+use ctguard_scenario::{Golden, Scenario, proc_key};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conformance")
@@ -36,25 +36,9 @@ impl Mismatch {
     }
 }
 
-/// A /proc line without `use=`, and its timeout field (the fifth word for every protocol).
-fn split_proc(line: &str) -> (String, i64) {
-    let words: Vec<&str> = line
-        .split_whitespace()
-        .filter(|w| !w.starts_with("use="))
-        .collect();
-    let timeout = words.get(4).and_then(|w| w.parse().ok()).unwrap_or(-1);
-    let rest: Vec<&str> = words
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != 4)
-        .map(|(_, w)| *w)
-        .collect();
-    (rest.join(" "), timeout)
-}
-
 fn compare_tables(m: &mut Mismatch, at: usize, kernel: &[String], ours: &[String]) {
-    let mut k: Vec<_> = kernel.iter().map(|l| split_proc(l)).collect();
-    let mut o: Vec<_> = ours.iter().map(|l| split_proc(l)).collect();
+    let mut k: Vec<_> = kernel.iter().map(|l| proc_key(l)).collect();
+    let mut o: Vec<_> = ours.iter().map(|l| proc_key(l)).collect();
     k.sort();
     o.sort();
     let same = k.len() == o.len()

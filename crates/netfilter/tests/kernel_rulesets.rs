@@ -20,7 +20,7 @@ use ctguard_netfilter::pipeline::{Host, Output, Pipeline};
 use ctguard_netfilter::rules::RuleSet;
 use ctguard_netfilter::{Family, rules};
 use ctguard_scenario::topology::{self, ROUTER_CLIENT_IF};
-use ctguard_scenario::{Golden, Scenario, Side, describe};
+use ctguard_scenario::{Golden, Scenario, Side, describe, proc_key};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conformance")
@@ -46,22 +46,6 @@ fn load_rules(file: Option<&ctguard_scenario::RuleFile>, family: Family) -> Rule
             }
         }
     }
-}
-
-/// A /proc line without `use=` and its timeout.
-fn split_proc(line: &str) -> (String, i64) {
-    let words: Vec<&str> = line
-        .split_whitespace()
-        .filter(|w| !w.starts_with("use="))
-        .collect();
-    let timeout = words.get(4).and_then(|w| w.parse().ok()).unwrap_or(-1);
-    let rest: Vec<&str> = words
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != 4)
-        .map(|(_, w)| *w)
-        .collect();
-    (rest.join(" "), timeout)
 }
 
 /// Replaces the port numbers NAT may have remapped at random (`sport=`/`dport=` values that
@@ -185,8 +169,8 @@ fn run(name: &str) -> Vec<String> {
                 .conntrack_mut()
                 .expect("tracking on")
                 .proc_lines(Instant::from_secs_f64(pk.time + READ_DELAY));
-            let mut k: Vec<_> = table.iter().map(|l| split_proc(l)).collect();
-            let mut o: Vec<_> = ours.iter().map(|l| split_proc(l)).collect();
+            let mut k: Vec<_> = table.iter().map(|l| proc_key(l)).collect();
+            let mut o: Vec<_> = ours.iter().map(|l| proc_key(l)).collect();
             k.sort();
             o.sort();
             let same = k.len() == o.len()

@@ -433,3 +433,21 @@ fn tally(values: Vec<(String, u64)>) -> Result<Tally, String> {
     }
     Ok(t)
 }
+
+/// A /proc/net/nf_conntrack line as the goldens compare it: the line without `use=` (a
+/// reference count that depends on who is reading) and without its timeout, and the timeout
+/// (the fifth word for every protocol), which may differ by the read's timing.
+pub fn proc_key(line: &str) -> (String, i64) {
+    let words: Vec<&str> = line
+        .split_whitespace()
+        .filter(|w| !w.starts_with("use="))
+        .collect();
+    let timeout = words.get(4).and_then(|w| w.parse().ok()).unwrap_or(-1);
+    let rest: Vec<&str> = words
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 4)
+        .map(|(_, w)| *w)
+        .collect();
+    (rest.join(" "), timeout)
+}

@@ -28,6 +28,6 @@ pub mod topology;
 
 pub use build::Fragment;
 pub use error::Error;
-pub use golden::{CtState, Emit, Golden, PacketRecord, RunRecord, Tally, Verdict};
+pub use golden::{CtState, Emit, Golden, PacketRecord, RunRecord, Tally, Verdict, proc_key};
 pub use scenario::{GLOBAL_SYSCTLS, Packet, ProcMode, RuleFile, Scenario};
 pub use topology::Side;

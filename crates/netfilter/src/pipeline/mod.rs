@@ -424,20 +424,7 @@ impl Pipeline {
             return self.drop(&pkt, None);
         };
         if self.host.is_local(f.dst) {
-            let d = self.hooks(
-                Hook::Input,
-                &[TableName::Mangle, TableName::Filter, TableName::Nat],
-                &mut pkt,
-                &mut decided,
-                now,
-            );
-            return match d {
-                Err(mut d) => {
-                    d.path = Some(Path::Input);
-                    d
-                }
-                Ok(()) => self.finish(pkt, Path::Input, decided, now, false),
-            };
+            return self.run_path(pkt, Path::Input, decided, now);
         }
         let Some(out) = self.host.route(f.dst).map(str::to_string) else {
             return self.drop(&pkt, None);
@@ -446,34 +433,10 @@ impl Pipeline {
             return self.drop(&pkt, None);
         }
         pkt.out_iface = Some(out);
-        let d = self
-            .hooks(
-                Hook::Forward,
-                &[TableName::Mangle, TableName::Filter],
-                &mut pkt,
-                &mut decided,
-                now,
-            )
-            .and_then(|()| {
-                self.hooks(
-                    Hook::Postrouting,
-                    &[TableName::Mangle, TableName::Nat],
-                    &mut pkt,
-                    &mut decided,
-                    now,
-                )
-            });
-        match d {
-            Err(mut d) => {
-                d.path = Some(Path::Forward);
-                d
-            }
-            Ok(()) => self.finish(pkt, Path::Forward, decided, now, true),
-        }
+        self.run_path(pkt, Path::Forward, decided, now)
     }
 
     fn output(&mut self, mut pkt: Pkt, now: Instant) -> Decision {
-        let mut decided = None;
         let Some(f) = Fields::parse(&pkt.buf) else {
             return Decision::dropped(None, None);
         };
@@ -485,45 +448,45 @@ impl Pipeline {
             d.path = Some(Path::Output);
             return d;
         }
-        let d = self
-            .hooks(
-                Hook::Output,
-                &[TableName::Mangle, TableName::Nat],
-                &mut pkt,
-                &mut decided,
-                now,
-            )
-            .and_then(|()| {
-                // DNAT in OUTPUT re-routes the packet.
-                if let Some(f) = Fields::parse(&pkt.buf)
-                    && let Some(out) = self.host.route(f.dst)
-                {
-                    pkt.out_iface = Some(out.to_string());
-                }
-                self.hooks(
-                    Hook::Output,
-                    &[TableName::Filter],
-                    &mut pkt,
-                    &mut decided,
-                    now,
-                )
-            })
-            .and_then(|()| {
-                self.hooks(
-                    Hook::Postrouting,
-                    &[TableName::Mangle, TableName::Nat],
-                    &mut pkt,
-                    &mut decided,
-                    now,
-                )
-            });
-        match d {
-            Err(mut d) => {
-                d.path = Some(Path::Output);
-                d
+        self.run_path(pkt, Path::Output, None, now)
+    }
+
+    /// The hooks after the routing decision, then the confirm hook.
+    fn run_path(
+        &mut self,
+        mut pkt: Pkt,
+        path: Path,
+        mut decided: Option<RuleRef>,
+        now: Instant,
+    ) -> Decision {
+        use TableName::{Filter, Mangle, Nat};
+        let steps: &[(Hook, &[TableName])] = match path {
+            Path::Input => &[(Hook::Input, &[Mangle, Filter, Nat])],
+            Path::Forward => &[
+                (Hook::Forward, &[Mangle, Filter]),
+                (Hook::Postrouting, &[Mangle, Nat]),
+            ],
+            Path::Output => &[
+                (Hook::Output, &[Mangle, Nat]),
+                (Hook::Output, &[Filter]),
+                (Hook::Postrouting, &[Mangle, Nat]),
+            ],
+        };
+        for (i, (hook, tables)) in steps.iter().enumerate() {
+            // DNAT in OUTPUT re-routes the packet before filter.
+            if path == Path::Output
+                && i == 1
+                && let Some(f) = Fields::parse(&pkt.buf)
+                && let Some(out) = self.host.route(f.dst)
+            {
+                pkt.out_iface = Some(out.to_string());
             }
-            Ok(()) => self.finish(pkt, Path::Output, decided, now, true),
+            if let Err(mut d) = self.hooks(*hook, tables, &mut pkt, &mut decided, now) {
+                d.path = Some(path);
+                return d;
+            }
         }
+        self.finish(pkt, path, decided, now, path != Path::Input)
     }
 
     /// The confirm hook, then the packet is delivered or transmitted.
