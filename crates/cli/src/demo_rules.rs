@@ -34,6 +34,9 @@ pub fn run(scenario: &Scenario, each: bool) -> Result<(), String> {
     let v6 = load(scenario.rules6.as_ref(), Family::V6)?;
     let host = Host::from_parts(&topology::ROUTER_NETS, &topology::ROUTER_ROUTES);
     let mut p = Pipeline::new(sysctl, v4, v6, host);
+    for (k, v) in &scenario.sysctl {
+        p.set_host_sysctl(k, v)?;
+    }
     println!(
         "scenario {}: {}",
         scenario.name,

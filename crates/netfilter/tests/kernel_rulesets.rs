@@ -95,6 +95,9 @@ fn run(name: &str) -> Vec<String> {
     let rules4 = load_rules(scn.rules.as_ref(), Family::V4);
     let rules6 = load_rules(scn.rules6.as_ref(), Family::V6);
     let mut p = Pipeline::new(sysctl, rules4, rules6, router());
+    for (k, v) in &scn.sysctl {
+        p.set_host_sysctl(k, v).expect("a good host setting");
+    }
     let mut problems = Vec::new();
     let mut fail = |ok: bool, what: String| {
         if !ok {

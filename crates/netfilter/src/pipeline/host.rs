@@ -121,8 +121,14 @@ impl Host {
     /// The interface a packet to `dst` leaves by: local addresses by `lo`, then the longest
     /// matching connected prefix or route.
     pub fn route(&self, dst: IpAddr) -> Option<&str> {
+        self.route_with_prefix(dst).map(|(i, _)| i)
+    }
+
+    /// [`Host::route`] and the prefix length of the route taken (host routes for local
+    /// addresses: 32 or 128).
+    pub fn route_with_prefix(&self, dst: IpAddr) -> Option<(&str, u8)> {
         if self.is_local(dst) {
-            return Some(LOOPBACK);
+            return Some((LOOPBACK, if dst.is_ipv4() { 32 } else { 128 }));
         }
         let connected = self
             .ifaces
@@ -136,7 +142,7 @@ impl Host {
             .chain(routed)
             .filter(|(net, p, _)| in_prefix(dst, *net, *p))
             .max_by_key(|(_, p, _)| *p)
-            .map(|(_, _, i)| i)
+            .map(|(_, p, i)| (i, p))
     }
 
     /// The source address the host picks for a packet leaving `iface` toward `dst`: an

@@ -135,6 +135,8 @@ pub struct Pipeline {
     out: VecDeque<Output>,
     /// REJECT replies nest one level deep: a reply is never rejected again.
     depth: u8,
+    /// The host's ICMP error rate limits (REJECT's ICMP replies).
+    pub(crate) icmp_limit: crate::reject::IcmpRateLimit,
 }
 
 impl Pipeline {
@@ -151,7 +153,31 @@ impl Pipeline {
             match_state,
             out: VecDeque::new(),
             depth: 0,
+            icmp_limit: Default::default(),
         }
+    }
+
+    /// Sets one of the host's own settings that the pipeline models: the ICMP error rate
+    /// limits (`net.ipv4.icmp_ratelimit`, `net.ipv4.icmp_ratemask`,
+    /// `net.ipv4.icmp_msgs_per_sec`, `net.ipv4.icmp_msgs_burst`, `net.ipv6.icmp.ratelimit`).
+    /// Ok(false): not one of them.
+    pub fn set_host_sysctl(&mut self, key: &str, value: &str) -> Result<bool, String> {
+        let n = || {
+            value
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| format!("{key}: bad value {value:?}"))
+        };
+        let l = &mut self.icmp_limit;
+        match key.replace('/', ".").as_str() {
+            "net.ipv4.icmp_ratelimit" => l.ratelimit_ms = n()?,
+            "net.ipv4.icmp_ratemask" => l.ratemask = n()?,
+            "net.ipv4.icmp_msgs_per_sec" => l.msgs_per_sec = n()?,
+            "net.ipv4.icmp_msgs_burst" => l.msgs_burst = n()?,
+            "net.ipv6.icmp.ratelimit" => l.ratelimit6_ms = n()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
     }
 
     /// Runs without connection tracking (the seed's fix 2: nf_conntrack unloaded). Refused,

@@ -99,14 +99,20 @@ impl Pipeline {
             Target::Reject(with) => {
                 let src = self.reject_source(pkt);
                 let mut reply = Vec::new();
-                let Some(with) =
-                    crate::reject::RejectWith::from_name(with.name(), Pipeline::family(pkt))
-                else {
+                if crate::reject::build(*with, &pkt.buf, src, &mut reply).is_err() {
+                    return Step::Drop;
+                }
+                // ICMP errors are rate-limited per destination and per namespace.
+                let Some(f) = super::Fields::parse(&pkt.buf) else {
                     return Step::Drop;
                 };
-                match crate::reject::build(with, &pkt.buf, src, &mut reply) {
-                    Ok(()) => Step::Reject(reply),
-                    Err(_) => Step::Drop,
+                let (out, prefix) = self.host.route_with_prefix(f.src).unwrap_or(("", 0));
+                let loopback = pkt.in_iface.as_deref() == Some(super::host::LOOPBACK)
+                    || out == super::host::LOOPBACK;
+                if self.icmp_limit.allow(now, *with, f.src, prefix, loopback) {
+                    Step::Reject(reply)
+                } else {
+                    Step::Drop
                 }
             }
             Target::Tcpmss(mss) => {
