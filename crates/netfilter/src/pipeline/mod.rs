@@ -109,6 +109,8 @@ pub(crate) struct Pkt {
     pub dir: Option<Dir>,
     pub zone: u16,
     pub notrack: bool,
+    /// Came back in over loopback after OUTPUT and POSTROUTING: already tracked.
+    pub looped: bool,
     /// Sent by a local socket (owned by root): LOG `--log-uid` prints `UID=0 GID=0`.
     pub socket: bool,
     /// A REJECT reply carrying its offending packet's connection (the kernel's
@@ -270,6 +272,7 @@ impl Pipeline {
             dir: None,
             zone: 0,
             notrack: false,
+            looped: false,
             socket: false,
             attached: false,
         };
@@ -289,6 +292,7 @@ impl Pipeline {
             dir: None,
             zone: 0,
             notrack: false,
+            looped: false,
             socket: true,
             attached: false,
         };
@@ -336,7 +340,7 @@ impl Pipeline {
             HookVerdict::Drop(r) => return Err(Decision::dropped(r, pkt.ctstate)),
             HookVerdict::Reject(r, _) => return Err(Decision::dropped(Some(r), pkt.ctstate)),
         }
-        if pkt.attached {
+        if pkt.attached || pkt.looped {
             return Ok(());
         }
         if pkt.notrack {
@@ -537,11 +541,20 @@ impl Pipeline {
         if transmit {
             let iface = pkt.out_iface.clone().unwrap_or_default();
             if iface == host::LOOPBACK && self.depth < 2 {
-                // Local traffic comes back in through lo.
+                // Local traffic comes back in through lo, keeping its connection and mark:
+                // conntrack and NOTRACK leave a packet that already has one alone.
+                let back = Pkt {
+                    in_iface: Some(host::LOOPBACK.to_string()),
+                    out_iface: None,
+                    mac: None,
+                    looped: true,
+                    socket: false,
+                    attached: pkt.attached,
+                    ..pkt.clone()
+                };
                 self.depth += 1;
-                let d = self.receive(host::LOOPBACK, LinkType::Raw, &pkt.buf, now);
+                let _ = self.prerouting(back, now);
                 self.depth -= 1;
-                let _ = d;
             } else {
                 self.out.push_back(Output::Transmit {
                     iface,
@@ -584,6 +597,7 @@ impl Pipeline {
             dir: offending.dir.map(Dir::flip),
             zone: offending.zone,
             notrack: false,
+            looped: false,
             socket: false,
             attached: tracked,
         };

@@ -39,6 +39,9 @@ impl Pipeline {
             Target::Jump(c) => Step::Jump(c.index),
             Target::Goto(c) => Step::Goto(c.index),
             Target::None => Step::Continue,
+            // A packet that already has its connection (back over loopback, or a REJECT
+            // reply) keeps it.
+            Target::Notrack | Target::Ct(_) if pkt.looped || pkt.attached => Step::Continue,
             Target::Notrack => {
                 pkt.notrack = true;
                 Step::Continue
