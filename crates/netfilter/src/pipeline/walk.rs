@@ -83,8 +83,10 @@ impl Pipeline {
                     at = i;
                     continue;
                 }
+                // With nothing to return to (even after a goto into a user chain), the
+                // built-in chain's policy decides, as ipt_do_table's underflow does.
                 let len = ip_len(&pkt.buf);
-                let ch = &mut self.rules[fi].table_mut(table).chains_mut()[chain];
+                let ch = &mut self.rules[fi].table_mut(table).chains_mut()[start];
                 ch.policy_counters.add(u64::from(len));
                 let name = ch.name.clone();
                 let r = RuleRef {
