@@ -8,6 +8,7 @@
 //! - [`manip`]: rewriting a packet's addresses, ports and checksums.
 //! - [`jhash`]: the kernel's address-range hash, so that address choices are the kernel's.
 
+pub mod icmp;
 pub mod jhash;
 pub mod manip;
 pub mod range;
@@ -16,6 +17,7 @@ pub mod unique;
 #[cfg(test)]
 mod tests;
 
+pub use icmp::nat_icmp_reply;
 pub use manip::nat_packet;
 pub use range::{Manip, NatRange};
 
@@ -83,6 +85,14 @@ impl Conntrack {
 }
 
 impl Manip {
+    /// The other end.
+    pub fn flip(self) -> Manip {
+        match self {
+            Manip::Src => Manip::Dst,
+            Manip::Dst => Manip::Src,
+        }
+    }
+
     pub(crate) fn nat_bit(self) -> u16 {
         match self {
             Manip::Src => Status::SRC_NAT,

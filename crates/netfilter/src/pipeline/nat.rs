@@ -2,8 +2,9 @@
 //! it picks (or the null binding when nothing matched) is stored in the entry; every packet
 //! of the connection is then rewritten from the entry, without walking the chain again.
 
+use ctguard_conntrack::CtState;
 use ctguard_conntrack::Instant;
-use ctguard_conntrack::nat::{Manip, NatRange, nat_packet};
+use ctguard_conntrack::nat::{Manip, NatRange, nat_icmp_reply, nat_packet};
 
 use super::{CtRef, HookVerdict, Pipeline, Pkt};
 use crate::hook::{Hook, TableName};
@@ -45,7 +46,14 @@ impl Pipeline {
             && let (Some(conn), Some(dir)) = (self.conn(pkt), pkt.dir)
         {
             let conn = conn.clone();
-            nat_packet(&conn, dir, manip, &mut pkt.buf);
+            let related_error = pkt.ctstate == Some(CtState::Related) && is_icmp_error(&pkt.buf);
+            if related_error {
+                if !nat_icmp_reply(&conn, dir, manip, &mut pkt.buf) {
+                    return HookVerdict::Drop(None);
+                }
+            } else {
+                nat_packet(&conn, dir, manip, &mut pkt.buf);
+            }
         }
         verdict
     }
@@ -56,5 +64,17 @@ impl Pipeline {
             Some(ct) => ct.nat_setup(manip, range, now).is_ok(),
             None => false,
         }
+    }
+}
+
+/// An ICMP error (not a query): its quote is translated along with its header.
+fn is_icmp_error(buf: &[u8]) -> bool {
+    match super::Fields::parse(buf) {
+        Some(f) => match (f.proto, f.l4.icmp) {
+            (1, Some((ty, _))) => matches!(ty, 3 | 4 | 5 | 11 | 12),
+            (58, Some((ty, _))) => ty < 128,
+            _ => false,
+        },
+        None => false,
     }
 }
