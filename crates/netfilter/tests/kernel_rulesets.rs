@@ -256,6 +256,7 @@ rulesets! {
     counters => "rules-counters",
     mark_connmark => "rules-mark-connmark",
     ct_zone => "rules-ct-zone",
+    nat_icmp => "rules-nat-icmp",
 }
 
 #[test]
