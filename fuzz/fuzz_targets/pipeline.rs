@@ -217,6 +217,7 @@ fn drain(p: &mut Pipeline) {
             Output::Log { line, .. } => {
                 assert!(!line.is_empty(), "empty log line");
             }
+            Output::Table(_) => {}
         }
     }
 }

@@ -64,6 +64,7 @@ pub fn run(scenario: &Scenario, each: bool) -> Result<(), String> {
         while let Some(o) = p.poll_output() {
             match o {
                 Output::Log { line, .. } => println!("     kernel: {line}"),
+                Output::Table(_) => {}
                 Output::Transmit { iface, packet } => {
                     println!("     sent on {iface}: {}", describe::packet(&packet))
                 }

@@ -142,6 +142,7 @@ fn run(name: &str) -> Vec<String> {
         while let Some(o) = p.poll_output() {
             match o {
                 Output::Log { line, .. } => logs.push(line),
+                Output::Table(_) => {}
                 Output::Transmit { iface, packet } => {
                     emits.push((iface, describe::packet(&packet)))
                 }

@@ -88,6 +88,7 @@ impl Lab {
             match o {
                 Output::Transmit { iface, packet } => sent.push((iface, packet)),
                 Output::Log { line, .. } => self.logs.push(line),
+                Output::Table(_) => {}
             }
         }
         sent

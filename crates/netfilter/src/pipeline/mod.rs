@@ -77,12 +77,14 @@ pub struct Decision {
 }
 
 /// Something the host sends or logs.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum Output {
     /// A packet leaving by an interface (the IP datagram, no link header).
     Transmit { iface: String, packet: Vec<u8> },
     /// A kernel log line (LOG target, conntrack's own lines), without the syslog prefix.
     Log { line: String, at: Instant },
+    /// A connection entered or left the table (only with [`Pipeline::set_table_events`]).
+    Table(ctguard_conntrack::Event),
 }
 
 /// The packet's connection while it walks the hooks.
@@ -147,8 +149,10 @@ impl Pipeline {
         let mut match_state = crate::rules::MatchState::default();
         match_state.register(&rules4);
         match_state.register(&rules6);
+        let mut ct = Conntrack::new(sysctl);
+        ct.set_record_events(false);
         Pipeline {
-            ct: Some(Conntrack::new(sysctl)),
+            ct: Some(ct),
             rules: [rules4, rules6],
             addresses: host.addresses(),
             host,
@@ -190,6 +194,14 @@ impl Pipeline {
         Ok(self)
     }
 
+    /// Whether connections entering and leaving the table come out as [`Output::Table`]
+    /// (off by default).
+    pub fn set_table_events(&mut self, on: bool) {
+        if let Some(ct) = self.ct.as_mut() {
+            ct.set_record_events(on);
+        }
+    }
+
     pub fn conntrack(&self) -> Option<&Conntrack> {
         self.ct.as_ref()
     }
@@ -228,15 +240,18 @@ impl Pipeline {
             return;
         };
         while let Some(e) = ct.poll_event() {
-            if let ctguard_conntrack::Event::Log { line, at } = e {
-                // Like the recorder, leave out the machine-global ratelimit notice.
-                if matches!(line, ctguard_conntrack::LogLine::Suppressed { .. }) {
-                    continue;
+            match e {
+                ctguard_conntrack::Event::Log { line, at } => {
+                    // Like the recorder, leave out the machine-global ratelimit notice.
+                    if matches!(line, ctguard_conntrack::LogLine::Suppressed { .. }) {
+                        continue;
+                    }
+                    self.out.push_back(Output::Log {
+                        line: line.render(in_dev, out_dev),
+                        at,
+                    });
                 }
-                self.out.push_back(Output::Log {
-                    line: line.render(in_dev, out_dev),
-                    at,
-                });
+                e => self.out.push_back(Output::Table(e)),
             }
         }
     }
