@@ -51,4 +51,4 @@ pub use event::{DestroyReason, Event, LogLine};
 pub use stats::Stats;
 pub use sysctl::{Sysctl, SysctlError};
 pub use time::Instant;
-pub use tuple::{Dir, L3, Tuple, addr_bytes};
+pub use tuple::{Dir, L3, Tuple, addr_bytes, ip as addr_from_bytes};

@@ -80,7 +80,8 @@ impl Tuple {
     }
 }
 
-pub(crate) fn ip(l3: L3, a: &[u8; 16]) -> IpAddr {
+/// An address from its 16-byte form (IPv4 in the first four bytes).
+pub fn ip(l3: L3, a: &[u8; 16]) -> IpAddr {
     match l3 {
         L3::V4 => IpAddr::V4(Ipv4Addr::new(a[0], a[1], a[2], a[3])),
         L3::V6 => IpAddr::V6(Ipv6Addr::from(*a)),

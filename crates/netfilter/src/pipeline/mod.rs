@@ -146,10 +146,27 @@ pub struct Pipeline {
 impl Pipeline {
     /// A pipeline with tracking on; `rules` are the IPv4 and IPv6 rule sets.
     pub fn new(sysctl: Sysctl, rules4: RuleSet, rules6: RuleSet, host: Host) -> Pipeline {
+        Pipeline::with_seed(
+            sysctl,
+            ctguard_conntrack::DEFAULT_SEED,
+            rules4,
+            rules6,
+            host,
+        )
+    }
+
+    /// [`Pipeline::new`] with the tracker's hash seed.
+    pub fn with_seed(
+        sysctl: Sysctl,
+        seed: u64,
+        rules4: RuleSet,
+        rules6: RuleSet,
+        host: Host,
+    ) -> Pipeline {
         let mut match_state = crate::rules::MatchState::default();
         match_state.register(&rules4);
         match_state.register(&rules6);
-        let mut ct = Conntrack::new(sysctl);
+        let mut ct = Conntrack::with_seed(sysctl, seed);
         ct.set_record_events(false);
         Pipeline {
             ct: Some(ct),
