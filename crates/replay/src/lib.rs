@@ -14,6 +14,7 @@
 pub mod capacity;
 pub mod config;
 pub mod json;
+pub mod plot;
 pub mod replayer;
 pub mod summary;
 

@@ -1,0 +1,194 @@
+//! The timeline as an SVG picture: the table's entries against nf_conntrack_max on top, and
+//! new connections, table-full drops and evictions per second below. Written by hand: a
+//! few polylines need no plotting library.
+
+use std::fmt::Write as _;
+
+use crate::summary::Second;
+
+const W: f64 = 900.0;
+const PANEL_H: f64 = 220.0;
+const LEFT: f64 = 70.0;
+const RIGHT: f64 = 20.0;
+const TOP: f64 = 40.0;
+const GAP: f64 = 60.0;
+
+struct Series<'a> {
+    name: &'a str,
+    color: &'a str,
+    values: Vec<f64>,
+    dashed: bool,
+}
+
+fn nice_max(v: f64) -> f64 {
+    if v <= 0.0 {
+        return 1.0;
+    }
+    let p = 10f64.powf(v.log10().floor());
+    for m in [1.0, 2.0, 5.0, 10.0] {
+        if v <= m * p {
+            return m * p;
+        }
+    }
+    10.0 * p
+}
+
+fn panel(o: &mut String, y0: f64, title: &str, series: &[Series<'_>], n: usize) {
+    let ymax = nice_max(
+        series
+            .iter()
+            .flat_map(|s| s.values.iter().copied())
+            .fold(0.0, f64::max),
+    );
+    let plot_w = W - LEFT - RIGHT;
+    let x = |i: usize| LEFT + plot_w * i as f64 / (n.max(2) - 1) as f64;
+    let y = |v: f64| y0 + PANEL_H - PANEL_H * (v / ymax);
+    let _ = writeln!(
+        o,
+        "<text x=\"{LEFT}\" y=\"{}\" font-size=\"14\" font-weight=\"bold\">{title}</text>",
+        y0 - 10.0
+    );
+    let _ = writeln!(
+        o,
+        "<rect x=\"{LEFT}\" y=\"{y0}\" width=\"{plot_w}\" height=\"{PANEL_H}\" fill=\"none\" stroke=\"#888\"/>"
+    );
+    for k in 0..=4 {
+        let v = ymax * f64::from(k) / 4.0;
+        let _ = writeln!(
+            o,
+            "<text x=\"{}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"end\">{}</text>",
+            LEFT - 6.0,
+            y(v) + 4.0,
+            v.round()
+        );
+    }
+    for (k, s) in series.iter().enumerate() {
+        let mut pts = String::new();
+        for (i, v) in s.values.iter().enumerate() {
+            let _ = write!(pts, "{:.1},{:.1} ", x(i), y(*v));
+        }
+        let dash = if s.dashed {
+            " stroke-dasharray=\"6 4\""
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            o,
+            "<polyline class=\"series\" data-name=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.5\"{dash} points=\"{}\"/>",
+            s.name,
+            s.color,
+            pts.trim_end()
+        );
+        let lx = LEFT + 10.0 + 170.0 * k as f64;
+        let _ = writeln!(
+            o,
+            "<line x1=\"{lx}\" y1=\"{ly}\" x2=\"{}\" y2=\"{ly}\" stroke=\"{}\" stroke-width=\"3\"/><text x=\"{}\" y=\"{}\" font-size=\"12\">{}</text>",
+            lx + 20.0,
+            s.color,
+            lx + 25.0,
+            y0 + PANEL_H + 20.0,
+            s.name,
+            ly = y0 + PANEL_H + 16.0,
+        );
+    }
+}
+
+/// The picture for a timeline (one entry per second of capture) and the table's limit
+/// (0: unlimited, not drawn).
+pub fn svg(title: &str, timeline: &[Second], max: u32) -> String {
+    let n = timeline.len().max(1);
+    let h = TOP + 2.0 * PANEL_H + GAP + 60.0;
+    let mut o = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{h}\" viewBox=\"0 0 {W} {h}\" font-family=\"sans-serif\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"{LEFT}\" y=\"20\" font-size=\"15\">{}</text>\n",
+        escape(title)
+    );
+    let mut top = vec![Series {
+        name: "entries",
+        color: "#1f77b4",
+        values: timeline.iter().map(|s| f64::from(s.entries)).collect(),
+        dashed: false,
+    }];
+    if max > 0 {
+        top.push(Series {
+            name: "nf_conntrack_max",
+            color: "#d62728",
+            values: vec![f64::from(max); n],
+            dashed: true,
+        });
+    }
+    panel(
+        &mut o,
+        TOP + 10.0,
+        "table entries (per second of capture)",
+        &top,
+        n,
+    );
+    let rates = [
+        Series {
+            name: "new/s",
+            color: "#2ca02c",
+            values: timeline.iter().map(|s| f64::from(s.new)).collect(),
+            dashed: false,
+        },
+        Series {
+            name: "drops/s (table full)",
+            color: "#d62728",
+            values: timeline.iter().map(|s| f64::from(s.drops)).collect(),
+            dashed: false,
+        },
+        Series {
+            name: "evictions/s",
+            color: "#ff7f0e",
+            values: timeline.iter().map(|s| f64::from(s.evictions)).collect(),
+            dashed: false,
+        },
+    ];
+    panel(
+        &mut o,
+        TOP + 10.0 + PANEL_H + GAP,
+        "per second: new connections, table-full drops, evictions",
+        &rates,
+        n,
+    );
+    o.push_str("</svg>\n");
+    o
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_max_and_three_rates_one_point_per_second() {
+        let t: Vec<Second> = (0..10)
+            .map(|i| Second {
+                entries: i * 10,
+                new: 10,
+                drops: u32::from(i > 7),
+                evictions: 0,
+            })
+            .collect();
+        let s = svg("x <y>", &t, 64);
+        assert!(s.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+        assert!(s.trim_end().ends_with("</svg>"));
+        assert!(s.contains("x &lt;y&gt;"));
+        let lines: Vec<&str> = s.lines().filter(|l| l.starts_with("<polyline")).collect();
+        assert_eq!(lines.len(), 5, "entries, the max, new, drops, evictions");
+        for l in &lines {
+            let pts = l
+                .split("points=\"")
+                .nth(1)
+                .unwrap()
+                .trim_end_matches("\"/>");
+            assert_eq!(pts.split(' ').count(), 10, "{l}");
+        }
+        // The max line is flat at 64; the entries peak (90) sets a scale of 100.
+        assert!(s.contains(">100<"), "axis up to 100");
+    }
+}
