@@ -7,6 +7,7 @@
 //! - [`reject`]: the replies the REJECT target sends.
 
 pub mod hook;
+pub mod lint;
 pub mod modules;
 pub mod packet;
 pub mod pipeline;

@@ -40,7 +40,7 @@ pub use iprange::Iprange;
 pub use length::Length;
 pub use limit::Limit;
 pub use mark::Mark;
-pub use multiport::Multiport;
+pub use multiport::{Multiport, PortSpec, Side};
 pub use ports::PortRange;
 pub use recent::{Recent, RecentTables};
 pub use state::{State, StateMask};
