@@ -3,6 +3,7 @@
 mod check;
 mod demo;
 mod demo_rules;
+mod lint;
 mod modules;
 mod rulesets;
 mod settings;
@@ -60,6 +61,10 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         rules6: Option<PathBuf>,
     },
+    /// Check rule sets and settings for the traps (NOTRACK without UNTRACKED, one-way
+    /// NOTRACK, NAT on untracked traffic, legacy sysctl names, sizing, short timeouts,
+    /// shadowed rules); exit status 1 when an error-level finding exists.
+    Lint(lint::Args),
     /// List every tracker setting with its value, as `sysctl -a` prints them; with
     /// `--conf`, after applying a sysctl.conf file (as `sysctl -p FILE`).
     Sysctl {
@@ -84,6 +89,11 @@ fn main() -> ExitCode {
             save,
         } => check::run(rules.as_ref(), rules6.as_ref(), no_conntrack, save),
         Command::Modules { rules, rules6 } => modules::run(rules.as_ref(), rules6.as_ref()),
+        Command::Lint(args) => match lint::run(&args) {
+            Ok(true) => return ExitCode::from(1),
+            Ok(false) => Ok(()),
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

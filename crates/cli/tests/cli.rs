@@ -212,3 +212,37 @@ fn demo_runs_a_rule_set_scenario_through_the_pipeline() {
         "port 80 never enters the table: {out}"
     );
 }
+
+#[test]
+fn lint_finds_the_seeds_outage_and_exits_1() {
+    let broken = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../conformance/rules/rules-seed-notrack-broken.rules"
+    );
+    let (code, out, _) = ctguard(&["lint", "--rules", broken]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("rules-seed-notrack-broken.rules:6: error[CT001]"),
+        "{out}"
+    );
+    assert!(
+        out.contains("-A INPUT -m state --state RELATED,ESTABLISHED,UNTRACKED -j ACCEPT"),
+        "{out}"
+    );
+    let (code, json, _) = ctguard(&["lint", "--rules", broken, "--format", "json"]);
+    assert_eq!(code, 1);
+    assert!(json.trim_start().starts_with('['), "{json}");
+    assert!(json.contains("\"code\": \"CT001\""), "{json}");
+    let fixed = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../conformance/rules/rules-seed-notrack-fixed.rules"
+    );
+    assert_eq!(ctguard(&["lint", "--rules", fixed]).0, 0);
+    let legacy = temp_file(
+        "legacy.conf",
+        "net.ipv4.netfilter.ip_conntrack_max = 393216\n",
+    );
+    let (code, out, _) = ctguard(&["lint", "--sysctl", &legacy]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("warning[CT005]"), "{out}");
+}
