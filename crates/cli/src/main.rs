@@ -5,6 +5,7 @@ mod demo;
 mod demo_rules;
 mod lint;
 mod modules;
+mod replay;
 mod rulesets;
 mod settings;
 
@@ -65,6 +66,9 @@ enum Command {
     /// NOTRACK, NAT on untracked traffic, legacy sysctl names, sizing, short timeouts,
     /// shadowed rules); exit status 1 when an error-level finding exists.
     Lint(lint::Args),
+    /// Replay a capture (pcap, pcapng, gzip) through the rules and the tracker on the
+    /// capture's own clock: what the table did, and what it would have needed.
+    Replay(replay::Args),
     /// List every tracker setting with its value, as `sysctl -a` prints them; with
     /// `--conf`, after applying a sysctl.conf file (as `sysctl -p FILE`).
     Sysctl {
@@ -89,6 +93,7 @@ fn main() -> ExitCode {
             save,
         } => check::run(rules.as_ref(), rules6.as_ref(), no_conntrack, save),
         Command::Modules { rules, rules6 } => modules::run(rules.as_ref(), rules6.as_ref()),
+        Command::Replay(args) => replay::run(&args).map_err(|replay::Unreadable(m)| m),
         Command::Lint(args) => match lint::run(&args) {
             Ok(true) => return ExitCode::from(1),
             Ok(false) => Ok(()),

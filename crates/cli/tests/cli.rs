@@ -246,3 +246,88 @@ fn lint_finds_the_seeds_outage_and_exits_1() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("warning[CT005]"), "{out}");
 }
+
+fn fixture(name: &str) -> String {
+    format!(
+        "{}/../capture/tests/data/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn replay_of_a_real_http_capture() {
+    let dir = std::env::temp_dir().join(format!("ctguard-cli-{}-replay", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let verdicts = dir.join("v.jsonl");
+    let (code, out, err) = ctguard(&[
+        "replay",
+        &fixture("http.pcapng"),
+        "--local",
+        "127.0.0.1",
+        "--verdicts",
+        verdicts.to_str().unwrap(),
+        "--dump-conntrack",
+        "-",
+        "--stats",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // curl fetched twice: two connections, both closed and in TIME_WAIT at the end.
+    let table: Vec<&str> = out.lines().filter(|l| l.starts_with("ipv4 ")).collect();
+    assert_eq!(table.len(), 2, "{out}");
+    assert!(
+        table
+            .iter()
+            .all(|l| l.contains(" TIME_WAIT ") && l.contains("dport=8080 "))
+    );
+    assert!(out.contains("cpu=0   \tfound=0 invalid=0 "), "{out}");
+    // The summary goes to stderr when stdout carries the table.
+    assert!(err.contains("2 new connections"), "{err}");
+    let lines = std::fs::read_to_string(&verdicts).unwrap();
+    let first = lines.lines().next().unwrap();
+    assert!(
+        first.starts_with("{\"index\":0,\"time\":1795554732.")
+            && first.contains("\"verdict\":\"ACCEPT\",\"ctstate\":\"NEW\"")
+            && first.ends_with("\"rule\":null}"),
+        "{first}"
+    );
+    assert_eq!(lines.lines().count(), 24);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn replay_names_the_byte_offset_of_a_truncated_capture() {
+    let bytes = std::fs::read(fixture("http.pcap")).unwrap();
+    let f = temp_file("cut.pcap", "");
+    std::fs::write(&f, &bytes[..300]).unwrap();
+    let (code, out, err) = ctguard(&["replay", &f]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains("cut.pcap: byte 286: truncated packet record header"),
+        "{err}"
+    );
+}
+
+#[test]
+fn replay_json_summary_and_plot() {
+    let plot = temp_file("p.svg", "");
+    let (code, out, err) = ctguard(&[
+        "replay",
+        &fixture("dns.pcap"),
+        "--json",
+        "-",
+        "--plot",
+        &plot,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("{\"packets\":4,"), "{out}");
+    assert!(
+        out.contains("\"top_services\":[{\"service\":\"udp/53\",\"new\":2}]"),
+        "{out}"
+    );
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("nf_conntrack_max"),
+        "{svg}"
+    );
+}

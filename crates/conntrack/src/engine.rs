@@ -346,13 +346,13 @@ impl Conntrack {
     fn process_parsed(&mut self, ip: &Ip<'_>, zone: u16, now: Instant) -> Outcome {
         self.handle_timeout(now);
         let mut o = if ip.fragment.is_none() {
-            self.track(ip, zone, now)
+            self.track(ip, zone, true, now)
         } else {
             match self.defrag.push(ip, now, &self.sysctl) {
                 Reassembly::Held => Outcome::held(),
                 Reassembly::Dropped(why) => Outcome::dropped(Reason::Fragment(why)),
                 Reassembly::Complete(whole) => match intake::parse_reassembled(&whole) {
-                    Ok(ip) => self.track(&ip, zone, now),
+                    Ok(ip) => self.track(&ip, zone, true, now),
                     Err(m) => self.count_malformed(m),
                 },
             }
@@ -379,18 +379,21 @@ impl Conntrack {
     /// The conntrack hook (PREROUTING or OUTPUT, priority -200) on a whole datagram. A new
     /// connection is left unconfirmed ([`Outcome::unconfirmed`]); the caller confirms it when
     /// the packet leaves the last hook, or abandons it when the packet is dropped. `mac` is
-    /// the link header that invalid-packet log lines print.
+    /// the link header that invalid-packet log lines print. `checksum`: whether this hook
+    /// verifies checksums (with `nf_conntrack_checksum` on): the kernel does at PREROUTING
+    /// only, and not for packets whose checksum the device vouched for (loopback).
     pub fn conntrack_in(
         &mut self,
         ip: &Ip<'_>,
         zone: u16,
         mac: Option<[u8; 14]>,
+        checksum: bool,
         now: Instant,
     ) -> Outcome {
         self.abandon();
         self.handle_timeout(now);
         self.logged.mac = mac;
-        self.track(ip, zone, now)
+        self.track(ip, zone, checksum, now)
     }
 
     /// The connection the last packet created, before it is confirmed.
@@ -494,13 +497,13 @@ impl Conntrack {
         Outcome::invalid(reason)
     }
 
-    fn track(&mut self, ip: &Ip<'_>, zone: u16, now: Instant) -> Outcome {
+    fn track(&mut self, ip: &Ip<'_>, zone: u16, checksum: bool, now: Instant) -> Outcome {
         if self.sysctl.log_invalid != 0 {
             self.logged.ip.clear();
             self.logged.ip.extend_from_slice(ip.packet);
         }
         let v6 = ip.l3 == L3::V6;
-        let l4 = intake::parse_l4(ip, self.sysctl.checksum);
+        let l4 = intake::parse_l4(ip, self.sysctl.checksum && checksum);
         let is_icmp = (ip.proto == protocol::ICMP && !v6) || (ip.proto == protocol::ICMPV6 && v6);
         if is_icmp {
             match &l4 {

@@ -92,10 +92,15 @@ impl Replayer {
         let index = self.index;
         self.index += 1;
         let parsed = intake::parse_frame(link, frame);
-        let from_local = parsed.as_ref().ok().is_some_and(|ip| {
-            let src = ctguard_conntrack::addr_from_bytes(ip.l3, &ip.src);
-            self.local.contains(&src)
+        let addrs = parsed.as_ref().ok().map(|ip| {
+            (
+                ctguard_conntrack::addr_from_bytes(ip.l3, &ip.src),
+                ctguard_conntrack::addr_from_bytes(ip.l3, &ip.dst),
+            )
         });
+        let from_local = addrs.is_some_and(|(src, _)| self.local.contains(&src));
+        // Loopback addresses live on lo, whatever the capture calls its interface.
+        let on_lo = addrs.is_some_and(|(s, d)| s.is_loopback() || d.is_loopback());
         if parsed.is_err() {
             self.summary.malformed += 1;
         }
@@ -103,7 +108,11 @@ impl Replayer {
             let ip = parsed.expect("checked").packet.to_vec();
             self.pipeline.send(&ip, time)
         } else {
-            let iface = iface.unwrap_or(&self.default_iface).to_string();
+            let iface = if on_lo {
+                ctguard_netfilter::pipeline::host::LOOPBACK.to_string()
+            } else {
+                iface.unwrap_or(&self.default_iface).to_string()
+            };
             self.pipeline.receive(&iface, link, frame, time)
         };
         self.drain(time);

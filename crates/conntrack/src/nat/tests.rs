@@ -47,7 +47,7 @@ const T0: Instant = Instant::from_nanos(1_000_000_000);
 fn snat_rewrites_the_reply_tuple_and_both_directions() {
     let mut ct = Conntrack::new(Sysctl::default());
     let out = udp([10, 0, 0, 5], 5000, [192, 0, 2, 1], 53);
-    let o = ct.conntrack_in(&crate::intake::parse_ip(&out).unwrap(), 0, None, T0);
+    let o = ct.conntrack_in(&crate::intake::parse_ip(&out).unwrap(), 0, None, true, T0);
     assert!(o.unconfirmed);
     assert!(!ct.nat_done(Manip::Src));
     ct.nat_setup(Manip::Src, &NatRange::to_addr(ip("203.0.113.7")), T0)
@@ -74,7 +74,7 @@ fn snat_rewrites_the_reply_tuple_and_both_directions() {
     );
 
     let mut back = udp([192, 0, 2, 1], 53, [203, 0, 113, 7], 5000);
-    let o = ct.conntrack_in(&crate::intake::parse_ip(&back).unwrap(), 0, None, T0);
+    let o = ct.conntrack_in(&crate::intake::parse_ip(&back).unwrap(), 0, None, true, T0);
     assert_eq!(o.ctstate, Some(CtState::Established));
     assert_eq!(o.dir, Some(Dir::Reply));
     assert!(nat_packet(&c, Dir::Reply, Manip::Dst, &mut back));
@@ -87,7 +87,7 @@ fn clashing_source_port_is_remapped_into_the_unprivileged_range() {
     let mut ct = Conntrack::new(Sysctl::default());
     for (host, expect_same) in [(5u8, true), (6, false)] {
         let p = udp([10, 0, 0, host], 41000, [192, 0, 2, 1], 80);
-        ct.conntrack_in(&crate::intake::parse_ip(&p).unwrap(), 0, None, T0);
+        ct.conntrack_in(&crate::intake::parse_ip(&p).unwrap(), 0, None, true, T0);
         ct.nat_setup(Manip::Src, &NatRange::to_addr(ip("203.0.113.7")), T0)
             .unwrap();
         let id = ct.confirm(T0).unwrap();
@@ -102,7 +102,7 @@ fn privileged_ports_stay_privileged() {
     let mut ct = Conntrack::new(Sysctl::default());
     for (host, lo, hi) in [(5u8, 0, 0), (6, 600, 1023)] {
         let p = udp([10, 0, 0, host], 700, [192, 0, 2, 1], 80);
-        ct.conntrack_in(&crate::intake::parse_ip(&p).unwrap(), 0, None, T0);
+        ct.conntrack_in(&crate::intake::parse_ip(&p).unwrap(), 0, None, true, T0);
         ct.nat_setup(Manip::Src, &NatRange::to_addr(ip("203.0.113.7")), T0)
             .unwrap();
         let id = ct.confirm(T0).unwrap();
@@ -119,7 +119,7 @@ fn privileged_ports_stay_privileged() {
 fn dnat_with_port_and_null_binding() {
     let mut ct = Conntrack::new(Sysctl::default());
     let p = udp([10, 0, 0, 5], 5000, [198, 51, 100, 1], 8080);
-    ct.conntrack_in(&crate::intake::parse_ip(&p).unwrap(), 0, None, T0);
+    ct.conntrack_in(&crate::intake::parse_ip(&p).unwrap(), 0, None, true, T0);
     let range = NatRange {
         addrs: Some((ip("10.1.1.1"), ip("10.1.1.1"))),
         ports: Some((80, 80)),
@@ -152,7 +152,7 @@ fn address_range_choice_is_the_kernels_unkeyed_hash() {
     let pick = |src: u8| {
         let mut ct = Conntrack::new(Sysctl::default());
         let p = udp([10, 0, 0, src], 5000, [192, 0, 2, 1], 53);
-        ct.conntrack_in(&crate::intake::parse_ip(&p).unwrap(), 0, None, T0);
+        ct.conntrack_in(&crate::intake::parse_ip(&p).unwrap(), 0, None, true, T0);
         let range = NatRange {
             addrs: Some((ip("203.0.113.1"), ip("203.0.113.8"))),
             ports: None,
@@ -184,6 +184,7 @@ fn process_is_unchanged_by_the_split() {
         &crate::intake::parse_ip(&udp([10, 0, 0, 6], 1, [192, 0, 2, 1], 53)).unwrap(),
         0,
         None,
+        true,
         T0,
     );
     assert!(o.unconfirmed);

@@ -386,7 +386,9 @@ impl Pipeline {
         let Ok(ip) = intake::parse_ip(&pkt.buf) else {
             return Err(Decision::dropped(None, None));
         };
-        let o: Outcome = ct.conntrack_in(&ip, pkt.zone, pkt.mac, now);
+        // Checksums are verified at PREROUTING only, and loopback vouches for its own.
+        let checksum = hook == Hook::Prerouting && pkt.in_iface.as_deref() != Some(host::LOOPBACK);
+        let o: Outcome = ct.conntrack_in(&ip, pkt.zone, pkt.mac, checksum, now);
         let in_dev = pkt.in_iface.clone().unwrap_or_default();
         let out_dev = if hook == Hook::Output {
             pkt.out_iface.clone().unwrap_or_default()

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Re-makes the capture fixtures in this directory from real traffic, inside a network namespace
+# made for the purpose (loopback only), with the real capture tools. Needs root and Debian's
+# tcpdump, tshark (dumpcap, editcap), curl, hping3, dnsmasq-base, bind9-dnsutils (dig).
+#
+#   sudo crates/capture/tests/data/make-fixtures.sh
+#
+# Every process it starts is stopped by its PID; the namespace is deleted on exit.
+set -euo pipefail
+
+OUT=$(cd "$(dirname "$0")" && pwd)
+NS=cap-$$
+WORK=$(mktemp -d)
+PIDS=()
+
+cleanup() {
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    ip netns del "$NS" 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+in_ns() { ip netns exec "$NS" "$@"; }
+
+# Waits (at most 10 s) until FILE contains TEXT.
+wait_for() {
+    local file=$1 text=$2
+    for _ in $(seq 100); do
+        grep -q "$text" "$file" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "timed out waiting for '$text' in $file" >&2
+    exit 1
+}
+
+# Starts a capture in the namespace: start_capture NAME READY-TEXT COMMAND...; its stderr goes to $WORK/NAME.err.
+start_capture() {
+    local name=$1 ready=$2
+    shift 2
+    # Not through in_ns: a backgrounded shell function would be a subshell, and $! its PID.
+    ip netns exec "$NS" "$@" 2>"$WORK/$name.err" &
+    PIDS+=($!)
+    wait_for "$WORK/$name.err" "$ready"
+}
+
+# Stops every capture started since the last call (SIGTERM, passed on by timeout: tcpdump and
+# dumpcap flush and close their files).
+stop_captures() {
+    sleep 2
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    PIDS=()
+}
+
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+
+# --- HTTP: python's http.server, fetched twice with curl -----------------------------------
+mkdir "$WORK/www"
+printf 'hello from ctguard\n' >"$WORK/www/hello.txt"
+ip netns exec "$NS" timeout 120 python3 -m http.server 8080 --bind 127.0.0.1 --directory "$WORK/www" \
+    >"$WORK/http-server.log" 2>&1 &
+SERVER=$!
+for _ in $(seq 100); do
+    grep -q '127.0.0.1:8080' <<<"$(in_ns ss -ltn)" && break
+    sleep 0.1
+done
+
+start_capture http 'listening on' timeout 60 tcpdump --immediate-mode -i lo -w "$OUT/http.pcap"
+start_capture http-ns 'listening on' \
+    timeout 60 tcpdump --immediate-mode -i lo --time-stamp-precision=nano -w "$WORK/http-ns.pcap"
+start_capture http-ng 'Capturing on' timeout 60 dumpcap -i lo -w "$OUT/http.pcapng"
+in_ns curl -s -o /dev/null --max-time 5 http://127.0.0.1:8080/hello.txt
+in_ns curl -s -o /dev/null --max-time 5 http://127.0.0.1:8080/hello.txt
+stop_captures
+kill "$SERVER"
+wait "$SERVER" 2>/dev/null || true
+
+cp "$WORK/http-ns.pcap" "$OUT/http-ns.pcap"
+editcap -F pcapng "$WORK/http-ns.pcap" "$OUT/http-ns.pcapng"
+editcap -F pcapng "$OUT/http.pcap" "$OUT/http-us.pcapng"
+gzip -9 -n -c "$OUT/http.pcapng" >"$OUT/http.pcapng.gz"
+
+# --- DNS: dnsmasq answering example.test, asked by dig (UDP) --------------------------------
+ip netns exec "$NS" timeout 60 dnsmasq --no-daemon --port 53 --listen-address 127.0.0.1 --bind-interfaces \
+    --address=/example.test/10.0.0.1 --no-resolv --no-hosts >"$WORK/dnsmasq.log" 2>&1 &
+DNSMASQ=$!
+for _ in $(seq 100); do
+    grep -q '127.0.0.1:53' <<<"$(in_ns ss -lun)" && break
+    sleep 0.1
+done
+start_capture dns 'listening on' timeout 60 tcpdump --immediate-mode -i lo -w "$OUT/dns.pcap"
+in_ns dig +tries=1 +time=2 @127.0.0.1 example.test A >/dev/null
+in_ns dig +tries=1 +time=2 @127.0.0.1 example.test AAAA >/dev/null
+stop_captures
+kill "$DNSMASQ"
+wait "$DNSMASQ" 2>/dev/null || true
+
+# --- SYN flood: 100 SYNs from hping3 to a closed port (each answered by a RST) -------------
+start_capture syn 'listening on' timeout 60 tcpdump --immediate-mode -i lo -w "$OUT/syn-flood.pcap"
+in_ns timeout 30 hping3 -q -S -p 9 -c 100 -i u2000 127.0.0.1 >/dev/null 2>&1 || true
+stop_captures
+
+# --- Linux cooked capture: tcpdump -i any (LINKTYPE_LINUX_SLL2), two ICMP echoes from hping3 ---
+# and, at the same time, dumpcap on two interfaces (lo: Ethernet, any: SLL2) into one pcapng.
+start_capture any 'listening on' timeout 60 tcpdump --immediate-mode -i any -w "$OUT/any-sll2.pcap"
+start_capture any-lo 'Capturing on' timeout 60 dumpcap -i lo -i any -w "$OUT/lo-any.pcapng"
+in_ns timeout 10 hping3 -q --icmp -c 2 -i u200000 127.0.0.1 >/dev/null 2>&1 || true
+stop_captures
+
+chmod 644 "$OUT"/*.pcap "$OUT"/*.pcapng "$OUT"/*.gz
+ls -l "$OUT"

@@ -1,0 +1,280 @@
+//! `ctguard replay CAPTURE`: a capture through the whole pipeline on its own clock.
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant as WallClock};
+
+use ctguard_capture::Capture;
+use ctguard_conntrack::intake::LinkType;
+use ctguard_conntrack::{Instant, Sysctl};
+use ctguard_replay::{Config, Replayer, capacity, json, plot};
+
+use crate::{rulesets, settings};
+
+/// `replay`'s options (the flags are a contract: scripts depend on them).
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// A pcap or pcapng file, plain or gzip.
+    pub capture: PathBuf,
+    /// IPv4 rules: an iptables-save file or a script of iptables commands.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// IPv6 rules: an ip6tables-save file or a script of ip6tables commands.
+    #[arg(long, value_name = "FILE")]
+    pub rules6: Option<PathBuf>,
+    /// sysctl.conf settings (legacy ip_conntrack names are mapped).
+    #[arg(long, value_name = "FILE")]
+    pub sysctl: Option<PathBuf>,
+    /// The capture host's own address (repeatable): packets to it go PREROUTING, INPUT;
+    /// from it OUTPUT, POSTROUTING. Without --local everything is forwarded.
+    #[arg(long, value_name = "ADDR")]
+    pub local: Vec<IpAddr>,
+    /// The interface packets arrive on when the capture names none.
+    #[arg(long, value_name = "NAME", default_value = "eth0")]
+    pub iface: String,
+    /// Write the table in /proc/net/nf_conntrack format ("-": stdout), at the last packet.
+    #[arg(long, value_name = "FILE|-")]
+    pub dump_conntrack: Option<String>,
+    /// Take --dump-conntrack this long after the last packet, with expiry applied.
+    #[arg(long, value_name = "+SECONDS", allow_hyphen_values = true)]
+    pub at: Option<String>,
+    /// One JSON object per packet, in capture order.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub verdicts: Option<PathBuf>,
+    /// Print the `conntrack -S` line.
+    #[arg(long)]
+    pub stats: bool,
+    /// Rule and policy counters in iptables-save -c format ("-": stdout).
+    #[arg(long, value_name = "FILE|-")]
+    pub counters: Option<String>,
+    /// Kernel log lines: table full, LOG targets, invalid packets ("-": stdout).
+    #[arg(long, value_name = "FILE|-")]
+    pub log: Option<String>,
+    /// A summary for programs ("-": stdout).
+    #[arg(long, value_name = "FILE|-")]
+    pub json: Option<String>,
+    /// A plot over capture time: entries against the max, new connections/s, drops/s,
+    /// evictions/s (SVG).
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+    /// The tracker's hash seed (the default is fixed, so runs repeat).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Skip the re-simulations that answer what the capture would have needed.
+    #[arg(long)]
+    pub no_capacity: bool,
+}
+
+/// Exit status 2 with this message: unreadable input.
+pub struct Unreadable(pub String);
+
+fn out(target: &str) -> io::Result<Box<dyn Write>> {
+    Ok(if target == "-" {
+        Box::new(io::stdout())
+    } else {
+        Box::new(BufWriter::new(File::create(target)?))
+    })
+}
+
+fn parse_at(s: &str) -> Result<f64, String> {
+    let v = s.strip_prefix('+').unwrap_or(s);
+    v.parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite() && *x >= 0.0)
+        .ok_or_else(|| format!("--at {s}: want +SECONDS, e.g. +30"))
+}
+
+struct Pass {
+    replayer: Replayer,
+    last: Option<Instant>,
+}
+
+/// One pass over the capture. `each` sees every verdict.
+fn pass(
+    path: &Path,
+    cfg: &Config,
+    progress: bool,
+    want_lines: bool,
+    mut each: impl FnMut(&ctguard_replay::Verdict),
+) -> Result<Pass, String> {
+    let mut cap = Capture::open(path).map_err(|e| e.to_string())?;
+    let names: Vec<String> = cap
+        .interfaces()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| f.name.clone().unwrap_or_else(|| format!("if{i}")))
+        .collect();
+    let mut r = Replayer::new(cfg, &names).map_err(|e| e.to_string())?;
+    r.keep_logs(true);
+    let started = WallClock::now();
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    let mut last = None;
+    let mut unknown_links = 0u64;
+    loop {
+        let (done, total) = cap.progress();
+        let Some(rec) = cap.next_record() else {
+            break;
+        };
+        let rec = rec.map_err(|e| e.to_string())?;
+        if progress && bar.is_none() && started.elapsed() > Duration::from_secs(1) {
+            let b = indicatif::ProgressBar::new(total.unwrap_or(0));
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} {bytes}/{total_bytes} [{bar:40}] {eta} {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar = Some(b);
+        }
+        let Some(link) = LinkType::from_pcap(rec.link_type) else {
+            unknown_links += 1;
+            continue;
+        };
+        let time = Instant::from_nanos(rec.time);
+        let iface = rec.interface.and_then(|i| names.get(i)).map(String::as_str);
+        let v = r.packet(time, link, iface, rec.data, want_lines);
+        each(&v);
+        last = Some(time);
+        if let Some(b) = &bar
+            && v.index % 4096 == 0
+        {
+            b.set_position(done);
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    if unknown_links > 0 {
+        eprintln!(
+            "ctguard: {}: {unknown_links} packets with a link type ctguard does not read were skipped",
+            path.display()
+        );
+    }
+    Ok(Pass { replayer: r, last })
+}
+
+pub fn run(a: &Args) -> Result<(), Unreadable> {
+    run_inner(a).map_err(Unreadable)
+}
+
+fn run_inner(a: &Args) -> Result<(), String> {
+    let mut sysctl = Sysctl::default();
+    if let Some(f) = &a.sysctl {
+        settings::apply(&mut sysctl, f)?;
+    }
+    let sets = rulesets::load(a.rules.as_ref(), a.rules6.as_ref())?;
+    let mut cfg = Config::new(sysctl);
+    cfg.rules4 = sets.v4;
+    cfg.rules6 = sets.v6;
+    cfg.local = a.local.clone();
+    cfg.iface = a.iface.clone();
+    if let Some(s) = a.seed {
+        cfg.seed = s;
+    }
+    let at = a.at.as_deref().map(parse_at).transpose()?;
+    let progress = io::stderr().is_terminal();
+    let mut verdicts: Option<Box<dyn Write>> = match &a.verdicts {
+        Some(p) => {
+            Some(out(&p.display().to_string()).map_err(|e| format!("{}: {e}", p.display()))?)
+        }
+        None => None,
+    };
+    let mut write_err = None;
+    let Pass { mut replayer, last } = pass(&a.capture, &cfg, progress, verdicts.is_some(), |v| {
+        if let Some(w) = verdicts.as_mut()
+            && let Err(e) = writeln!(w, "{}", json::verdict_line(v))
+        {
+            write_err.get_or_insert(e);
+        }
+    })?;
+    if let Some(e) = write_err {
+        return Err(format!("--verdicts: {e}"));
+    }
+    if let Some(mut w) = verdicts {
+        w.flush().map_err(|e| format!("--verdicts: {e}"))?;
+    }
+    let end = last.unwrap_or(Instant::ZERO);
+    let logs = replayer.take_logs();
+    let stdout_taken = [&a.dump_conntrack, &a.counters, &a.log, &a.json]
+        .iter()
+        .any(|o| o.as_deref() == Some("-"));
+    if let Some(target) = &a.dump_conntrack {
+        let when = end + Duration::from_secs_f64(at.unwrap_or(0.0));
+        let lines = replayer.table_at(when);
+        let mut w = out(target).map_err(|e| format!("{target}: {e}"))?;
+        for l in lines {
+            writeln!(w, "{l}").map_err(|e| e.to_string())?;
+        }
+        w.flush().map_err(|e| e.to_string())?;
+    }
+    if let Some(target) = &a.counters {
+        let mut w = out(target).map_err(|e| format!("{target}: {e}"))?;
+        let p = replayer.pipeline();
+        for f in [ctguard_netfilter::Family::V4, ctguard_netfilter::Family::V6] {
+            let rs = p.rules(f);
+            if !rs.is_empty() || f == ctguard_netfilter::Family::V4 {
+                write!(w, "{}", ctguard_netfilter::rules::save(rs)).map_err(|e| e.to_string())?;
+            }
+        }
+        w.flush().map_err(|e| e.to_string())?;
+    }
+    if let Some(target) = &a.log {
+        let mut w = out(target).map_err(|e| format!("{target}: {e}"))?;
+        for (t, l) in &logs {
+            writeln!(w, "[{:>12.6}] {l}", t.as_secs_f64()).map_err(|e| e.to_string())?;
+        }
+        w.flush().map_err(|e| e.to_string())?;
+    }
+    if a.stats
+        && let Some(ct) = replayer.pipeline().conntrack()
+    {
+        println!("{}", ct.stats().conntrack_s_line(0));
+    }
+    let summary = replayer.summary().clone();
+    let mut capacity_text = String::new();
+    let mut extra = Vec::new();
+    if !a.no_capacity && cfg.tracking {
+        let mut unlimited = cfg.clone();
+        unlimited.sysctl = capacity::unlimited(&cfg.sysctl);
+        let peak = pass(&a.capture, &unlimited, progress, false, |_| {})?
+            .replayer
+            .summary()
+            .peak;
+        let (max, buckets) = capacity::needed(peak);
+        let mut fix1 = unlimited.clone();
+        fix1.sysctl = capacity::seed_fix1(&unlimited.sysctl);
+        let peak1 = pass(&a.capture, &fix1, progress, false, |_| {})?
+            .replayer
+            .summary()
+            .peak;
+        capacity_text = format!(
+            "needed: nf_conntrack_max >= {max} (buckets {buckets}) to drop nothing with these timeouts;\n\
+             with the seed's fix-1 timeouts (established 300 s, time_wait 120 s, close_wait 60 s, fin_wait 120 s) the table peaks at {peak1}\n"
+        );
+        extra.push(("needed_max", max.to_string()));
+        extra.push(("needed_buckets", buckets.to_string()));
+        extra.push(("peak_with_seed_fix1_timeouts", peak1.to_string()));
+    }
+    if let Some(target) = &a.json {
+        let mut w = out(target).map_err(|e| format!("{target}: {e}"))?;
+        writeln!(w, "{}", json::summary(&summary, &extra)).map_err(|e| e.to_string())?;
+        w.flush().map_err(|e| e.to_string())?;
+    }
+    if let Some(p) = &a.plot {
+        if p.extension().is_some_and(|e| e != "svg") {
+            return Err(format!("--plot {}: only .svg is written", p.display()));
+        }
+        let title = format!("ctguard replay {}", a.capture.display());
+        std::fs::write(p, plot::svg(&title, &summary.timeline, summary.max))
+            .map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    let text = format!("{}{}", summary.render(), capacity_text);
+    if stdout_taken {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
+    }
+    Ok(())
+}
