@@ -68,7 +68,7 @@ enum Command {
     Lint(lint::Args),
     /// Replay a capture (pcap, pcapng, gzip) through the rules and the tracker on the
     /// capture's own clock: what the table did, and what it would have needed.
-    Replay(replay::Args),
+    Replay(Box<replay::Args>),
     /// List every tracker setting with its value, as `sysctl -a` prints them; with
     /// `--conf`, after applying a sysctl.conf file (as `sysctl -p FILE`).
     Sysctl {
