@@ -2,6 +2,7 @@
 
 mod check;
 mod demo;
+mod demo_incident;
 mod demo_rules;
 mod lint;
 mod modules;
@@ -30,12 +31,18 @@ enum Command {
     /// Play a packet sequence through the tracker and print its verdicts and table
     /// (default: a built-in web server whose table fills up).
     Demo {
-        /// A scenario file (conformance/scenarios/*.scn syntax) instead of the built-in one.
+        /// A scenario file (conformance/scenarios/*.scn syntax) instead of the seed's incident.
         #[arg(long, value_name = "FILE")]
         scenario: Option<PathBuf>,
-        /// Print the table after every packet, not only at the end.
+        /// With --scenario: print the table after every packet, not only at the end.
         #[arg(long)]
         each: bool,
+        /// Where the incident's plots go (demo-1.svg ... demo-5.svg).
+        #[arg(long, value_name = "DIR", default_value = "ctguard-demo")]
+        plots: PathBuf,
+        /// Scale the incident down by this factor (traffic and table alike), for a quick run.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        scale: u32,
     },
     /// Load iptables rule sets as iptables-restore would and report every refused rule
     /// as FILE:LINE: error: ...; nothing is applied when one rule is refused.
@@ -83,8 +90,15 @@ fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Demo {
         scenario: None,
         each: false,
+        plots: PathBuf::from("ctguard-demo"),
+        scale: 1,
     }) {
-        Command::Demo { scenario, each } => demo::run(scenario.as_deref(), each),
+        Command::Demo {
+            scenario: Some(s),
+            each,
+            ..
+        } => demo::run(Some(&s), each),
+        Command::Demo { plots, scale, .. } => demo_incident::run(scale, &plots),
         Command::Sysctl { conf } => settings::run(&conf),
         Command::Check {
             rules,

@@ -16,7 +16,8 @@ fn ctguard(args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn demo_shows_the_table_filling_and_the_client_surviving() {
-    let (code, out, _) = ctguard(&["demo"]);
+    let scn = concat!(env!("CARGO_MANIFEST_DIR"), "/src/demo.scn");
+    let (code, out, _) = ctguard(&["demo", "--scenario", scn]);
     assert_eq!(code, 0);
     assert!(
         out.contains("kernel: nf_conntrack: table full, dropping packet"),
@@ -45,8 +46,60 @@ fn demo_shows_the_table_filling_and_the_client_surviving() {
 }
 
 #[test]
-fn no_subcommand_runs_the_demo() {
-    assert_eq!(ctguard(&[]).1, ctguard(&["demo"]).1);
+fn demo_tells_the_seeds_story_in_five_rows() {
+    let dir = std::env::temp_dir().join(format!("ctguard-cli-{}-demo", std::process::id()));
+    let (code, out, err) = ctguard(&["demo", "--scale", "64", "--plots", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let row = |n: &str| {
+        out.lines()
+            .find(|l| l.starts_with(n))
+            .unwrap_or_else(|| panic!("row {n}: {out}"))
+            .split_whitespace()
+            .rev()
+            .take(7)
+            .collect::<Vec<_>>()
+    };
+    // Columns from the right: legit total, "/", legit completed, table-full, max, "/", peak.
+    let legit = |r: &[&str]| (r[2].parse::<u32>().unwrap(), r[0].parse::<u32>().unwrap());
+    let defaults = row("1 defaults");
+    let (ok, all) = legit(&defaults);
+    assert!(
+        ok < all,
+        "defaults: the full table turns legitimate clients away: {out}"
+    );
+    assert!(
+        defaults[3].parse::<u64>().unwrap() > 0,
+        "table-full drops: {out}"
+    );
+    let fix1 = row("2 fix 1");
+    assert_eq!(
+        legit(&fix1).0,
+        legit(&fix1).1,
+        "fix 1 serves everyone: {out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("3 fix 2") && l.ends_with("rules refused"))
+    );
+    assert!(
+        out.contains("filter INPUT rule 1 uses state match (xt_state), which needs nf_conntrack")
+    );
+    assert_eq!(
+        legit(&row("4 fix 3")).0,
+        0,
+        "no UNTRACKED rule: the site dies: {out}"
+    );
+    let fixed = row("5 fix 3");
+    assert_eq!(legit(&fixed).0, legit(&fixed).1, "{out}");
+    assert_eq!(fixed[6], "0", "port 80 never enters the table: {out}");
+    for i in 1..=5 {
+        if i == 3 {
+            continue;
+        }
+        let svg = std::fs::read_to_string(dir.join(format!("demo-{i}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg"));
+    }
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
