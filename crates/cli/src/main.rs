@@ -4,6 +4,7 @@ mod check;
 mod demo;
 mod demo_incident;
 mod demo_rules;
+mod diff;
 mod lint;
 mod modules;
 mod replay;
@@ -76,6 +77,10 @@ enum Command {
     /// Replay a capture (pcap, pcapng, gzip) through the rules and the tracker on the
     /// capture's own clock: what the table did, and what it would have needed.
     Replay(Box<replay::Args>),
+    /// Replay a capture under two configurations and list the connections whose fate
+    /// differs (accepted under one, dropped under the other; tracked or not), by service,
+    /// with the deciding rule on each side.
+    Diff(Box<diff::Args>),
     /// List every tracker setting with its value, as `sysctl -a` prints them; with
     /// `--conf`, after applying a sysctl.conf file (as `sysctl -p FILE`).
     Sysctl {
@@ -108,6 +113,7 @@ fn main() -> ExitCode {
         } => check::run(rules.as_ref(), rules6.as_ref(), no_conntrack, save),
         Command::Modules { rules, rules6 } => modules::run(rules.as_ref(), rules6.as_ref()),
         Command::Replay(args) => replay::run(&args).map_err(|replay::Unreadable(m)| m),
+        Command::Diff(args) => diff::run(&args),
         Command::Lint(args) => match lint::run(&args) {
             Ok(true) => return ExitCode::from(1),
             Ok(false) => Ok(()),

@@ -64,3 +64,20 @@ fn the_seeds_lo_notrack_rules_leave_it_untracked_and_accepted() {
         "the rule matches, and changes nothing: {counters}"
     );
 }
+
+#[test]
+fn a_drop_in_input_after_the_loop_is_the_packets_fate() {
+    let l = rules::load_script(
+        "iptables -A INPUT -i lo -p tcp --dport 80 -j DROP\n",
+        "lo.sh",
+    )
+    .expect("loads");
+    let mut p = Pipeline::new(Sysctl::default(), l.v4, l.v6, Host::new());
+    let d = p.send(&syn(), ctguard_conntrack::Instant::from_nanos(1));
+    assert_eq!(d.verdict, Verdict::Drop);
+    assert_eq!(d.path, Some(Path::Input));
+    assert_eq!(
+        d.rule.map(|r| r.to_string()).as_deref(),
+        Some("filter INPUT 1")
+    );
+}

@@ -13,6 +13,7 @@
 
 pub mod capacity;
 pub mod config;
+pub mod diff;
 pub mod incident;
 pub mod json;
 pub mod plot;

@@ -38,6 +38,9 @@ pub struct Snapshot {
 
 /// How many distinct dropped connections to remember before counting only packets.
 const DROPPED_TUPLES_CAP: usize = 1 << 20;
+/// How many distinct sources to count one by one; a spoofed flood has millions, and memory
+/// must stay flat: later new sources are counted together.
+const SOURCES_CAP: usize = 1 << 16;
 
 #[derive(Clone, Debug, Default)]
 pub struct Summary {
@@ -62,6 +65,8 @@ pub struct Summary {
     pub new_conns: u64,
     pub new_by_service: HashMap<Service, u64>,
     pub new_by_source: HashMap<IpAddr, u64>,
+    /// New connections from sources first seen after [`SOURCES_CAP`] others.
+    pub new_from_other_sources: u64,
     /// The table when it first filled.
     pub at_first_full: Option<Snapshot>,
     pub timeline: Vec<Second>,
@@ -216,7 +221,15 @@ impl Summary {
                 self.second(now).new += 1;
                 if let Some(c) = conn {
                     *self.new_by_service.entry(service(c)).or_default() += 1;
-                    *self.new_by_source.entry(c.original().src_ip()).or_default() += 1;
+                    let src = c.original().src_ip();
+                    let room = self.new_by_source.len() < SOURCES_CAP;
+                    if let Some(n) = self.new_by_source.get_mut(&src) {
+                        *n += 1;
+                    } else if room {
+                        self.new_by_source.insert(src, 1);
+                    } else {
+                        self.new_from_other_sources += 1;
+                    }
                 }
             }
             Event::Destroyed { reason, .. } => match reason {

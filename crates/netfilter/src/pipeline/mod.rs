@@ -587,8 +587,16 @@ impl Pipeline {
                     ..pkt.clone()
                 };
                 self.depth += 1;
-                let _ = self.prerouting(back, now);
+                let back = self.prerouting(back, now);
                 self.depth -= 1;
+                // Dropped on the way in (INPUT): that is the packet's fate, though OUTPUT
+                // let it go.
+                if back.verdict == Verdict::Drop {
+                    return Decision {
+                        conn: back.conn.or(conn),
+                        ..back
+                    };
+                }
             } else {
                 self.out.push_back(Output::Transmit {
                     iface,
