@@ -384,3 +384,28 @@ fn replay_json_summary_and_plot() {
         "{svg}"
     );
 }
+
+#[test]
+fn diff_names_the_untracked_drop_and_its_fix_on_a_real_capture() {
+    let rules = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../replay/tests/data/http-notrack-8080.rules"
+    );
+    let (code, out, err) = ctguard(&[
+        "diff",
+        &fixture("http.pcap"),
+        "--local",
+        "127.0.0.1",
+        "--against-rules",
+        rules,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("2 connections to tcp/8080 that were accepted are now dropped, by filter OUTPUT policy DROP"),
+        "{out}"
+    );
+    assert!(
+        out.contains("add UNTRACKED to filter OUTPUT rule 1"),
+        "{out}"
+    );
+}
