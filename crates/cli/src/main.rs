@@ -10,6 +10,7 @@ mod modules;
 mod replay;
 mod rulesets;
 mod settings;
+mod simulate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -81,6 +82,10 @@ enum Command {
     /// differs (accepted under one, dropped under the other; tracked or not), by service,
     /// with the deciding rule on each side.
     Diff(Box<diff::Args>),
+    /// Simulate traffic from a TOML profile (web clients, SYN floods, DNS, scans, the seed's
+    /// crowd) through the rules and the tracker, with replay's outputs; --write-pcap keeps
+    /// the packets for replay or a real kernel.
+    Simulate(Box<simulate::Args>),
     /// List every tracker setting with its value, as `sysctl -a` prints them; with
     /// `--conf`, after applying a sysctl.conf file (as `sysctl -p FILE`).
     Sysctl {
@@ -114,6 +119,7 @@ fn main() -> ExitCode {
         Command::Modules { rules, rules6 } => modules::run(rules.as_ref(), rules6.as_ref()),
         Command::Replay(args) => replay::run(&args).map_err(|replay::Unreadable(m)| m),
         Command::Diff(args) => diff::run(&args),
+        Command::Simulate(args) => simulate::run(&args),
         Command::Lint(args) => match lint::run(&args) {
             Ok(true) => return ExitCode::from(1),
             Ok(false) => Ok(()),

@@ -18,6 +18,13 @@ use crate::{rulesets, settings};
 pub struct Args {
     /// A pcap or pcapng file, plain or gzip.
     pub capture: PathBuf,
+    #[command(flatten)]
+    pub opts: Options,
+}
+
+/// The options replay shares with simulate: the configuration and the outputs.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Options {
     /// IPv4 rules: an iptables-save file or a script of iptables commands.
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
@@ -86,9 +93,50 @@ fn parse_at(s: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("--at {s}: want +SECONDS, e.g. +30"))
 }
 
-struct Pass {
-    replayer: Replayer,
-    last: Option<Instant>,
+/// One pass over the packets: the replayer after the last, and the last packet's time.
+pub struct Pass {
+    pub replayer: Replayer,
+    pub last: Option<Instant>,
+}
+
+/// Where the packets come from (a capture, a simulation): each pass runs them all through a
+/// fresh replayer made from the configuration it is given.
+pub trait Source {
+    /// `each` sees every verdict; `want_lines`: fill [`ctguard_replay::Verdict::conntrack`].
+    fn pass(
+        &mut self,
+        cfg: &Config,
+        progress: bool,
+        want_lines: bool,
+        each: &mut dyn FnMut(&ctguard_replay::Verdict),
+    ) -> Result<Pass, String>;
+
+    /// The plot's title.
+    fn title(&self) -> String;
+
+    /// After the first pass: lines to add to the human summary, and fields to add to the
+    /// `--json` summary (name, JSON value).
+    fn report(&self) -> (String, Vec<(&'static str, String)>) {
+        (String::new(), Vec::new())
+    }
+}
+
+struct CaptureSource<'a>(&'a Path);
+
+impl Source for CaptureSource<'_> {
+    fn pass(
+        &mut self,
+        cfg: &Config,
+        progress: bool,
+        want_lines: bool,
+        each: &mut dyn FnMut(&ctguard_replay::Verdict),
+    ) -> Result<Pass, String> {
+        pass(self.0, cfg, progress, want_lines, each)
+    }
+
+    fn title(&self) -> String {
+        format!("ctguard replay {}", self.0.display())
+    }
 }
 
 /// One pass over the capture. `each` sees every verdict.
@@ -97,7 +145,7 @@ fn pass(
     cfg: &Config,
     progress: bool,
     want_lines: bool,
-    mut each: impl FnMut(&ctguard_replay::Verdict),
+    each: &mut dyn FnMut(&ctguard_replay::Verdict),
 ) -> Result<Pass, String> {
     let mut cap = Capture::open(path).map_err(|e| e.to_string())?;
     let names: Vec<String> = cap
@@ -160,19 +208,32 @@ pub fn run(a: &Args) -> Result<(), Unreadable> {
 }
 
 fn run_inner(a: &Args) -> Result<(), String> {
-    let mut sysctl = Sysctl::default();
-    if let Some(f) = &a.sysctl {
+    let cfg = config(&a.opts, Sysctl::default())?;
+    write_outputs(&a.opts, &cfg, &mut CaptureSource(&a.capture))
+}
+
+/// The configuration the options give: `sysctl` with `--sysctl` applied, the rule sets,
+/// `--local`, `--iface`, `--seed`.
+pub fn config(o: &Options, mut sysctl: Sysctl) -> Result<Config, String> {
+    if let Some(f) = &o.sysctl {
         settings::apply(&mut sysctl, f)?;
     }
-    let sets = rulesets::load(a.rules.as_ref(), a.rules6.as_ref())?;
+    let sets = rulesets::load(o.rules.as_ref(), o.rules6.as_ref())?;
     let mut cfg = Config::new(sysctl);
     cfg.rules4 = sets.v4;
     cfg.rules6 = sets.v6;
-    cfg.local = a.local.clone();
-    cfg.iface = a.iface.clone();
-    if let Some(s) = a.seed {
+    cfg.local = o.local.clone();
+    cfg.iface = o.iface.clone();
+    if let Some(s) = o.seed {
         cfg.seed = s;
     }
+    Ok(cfg)
+}
+
+/// Runs `source` under `cfg` and writes every output the options ask for: --verdicts,
+/// --dump-conntrack, --counters, --log, --stats, the capacity answer (two more passes),
+/// --json, --plot, and the summary.
+pub fn write_outputs(a: &Options, cfg: &Config, source: &mut dyn Source) -> Result<(), String> {
     let at = a.at.as_deref().map(parse_at).transpose()?;
     let progress = io::stderr().is_terminal();
     let mut verdicts: Option<Box<dyn Write>> = match &a.verdicts {
@@ -182,7 +243,7 @@ fn run_inner(a: &Args) -> Result<(), String> {
         None => None,
     };
     let mut write_err = None;
-    let Pass { mut replayer, last } = pass(&a.capture, &cfg, progress, verdicts.is_some(), |v| {
+    let Pass { mut replayer, last } = source.pass(cfg, progress, verdicts.is_some(), &mut |v| {
         if let Some(w) = verdicts.as_mut()
             && let Err(e) = writeln!(w, "{}", json::verdict_line(v))
         {
@@ -233,19 +294,21 @@ fn run_inner(a: &Args) -> Result<(), String> {
         println!("{}", ct.stats().conntrack_s_line(0));
     }
     let summary = replayer.summary().clone();
+    let (report_text, mut extra) = source.report();
     let mut capacity_text = String::new();
-    let mut extra = Vec::new();
     if !a.no_capacity && cfg.tracking {
         let mut unlimited = cfg.clone();
         unlimited.sysctl = capacity::unlimited(&cfg.sysctl);
-        let peak = pass(&a.capture, &unlimited, progress, false, |_| {})?
+        let peak = source
+            .pass(&unlimited, progress, false, &mut |_| {})?
             .replayer
             .summary()
             .peak;
         let (max, buckets) = capacity::needed(peak);
         let mut fix1 = unlimited.clone();
         fix1.sysctl = capacity::seed_fix1(&unlimited.sysctl);
-        let peak1 = pass(&a.capture, &fix1, progress, false, |_| {})?
+        let peak1 = source
+            .pass(&fix1, progress, false, &mut |_| {})?
             .replayer
             .summary()
             .peak;
@@ -266,11 +329,11 @@ fn run_inner(a: &Args) -> Result<(), String> {
         if p.extension().is_some_and(|e| e != "svg") {
             return Err(format!("--plot {}: only .svg is written", p.display()));
         }
-        let title = format!("ctguard replay {}", a.capture.display());
+        let title = source.title();
         std::fs::write(p, plot::svg(&title, &summary.timeline, summary.max))
             .map_err(|e| format!("{}: {e}", p.display()))?;
     }
-    let text = format!("{}{}", summary.render(), capacity_text);
+    let text = format!("{}{report_text}{capacity_text}", summary.render());
     if stdout_taken {
         eprint!("{text}");
     } else {

@@ -409,3 +409,34 @@ fn diff_names_the_untracked_drop_and_its_fix_on_a_real_capture() {
         "{out}"
     );
 }
+
+#[test]
+fn simulate_writes_a_pcap_that_replay_reads_the_same() {
+    let profile = temp_file(
+        "small.toml",
+        "duration = 5\nseed = 3\n[host]\naddress = \"10.0.0.1\"\n\
+         [[traffic]]\nkind = \"web\"\nrate = 4\nport = 80\n",
+    );
+    let pcap = temp_file("small.pcap", "");
+    let (code, out, err) = ctguard(&["simulate", &profile, "--write-pcap", &pcap, "--json", "-"]);
+    assert_eq!(code, 0, "{err}");
+    let (code2, out2, err2) = ctguard(&["replay", &pcap, "--local", "10.0.0.1", "--json", "-"]);
+    assert_eq!(code2, 0, "{err2}");
+    // The same packets give the same table story (simulate adds its traffic section).
+    let key = |s: &str, k: &str| {
+        s.split(&format!("\"{k}\":"))
+            .nth(1)
+            .map(|v| v.split(',').next().unwrap().to_string())
+    };
+    for k in ["packets", "accepted", "peak_entries", "new_connections"] {
+        assert_eq!(key(&out, k), key(&out2, k), "{k}: {out} vs {out2}");
+    }
+    assert!(key(&out, "packets").unwrap().parse::<u32>().unwrap() > 0);
+    let bad = temp_file(
+        "bad.toml",
+        "duration = 5\n[[traffic]]\nkind = \"web\"\nrat = 4\n",
+    );
+    let (code, _, err) = ctguard(&["simulate", &bad]);
+    assert_eq!(code, 2);
+    assert!(err.contains("bad.toml:4:"), "{err}");
+}

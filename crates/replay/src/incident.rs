@@ -5,10 +5,13 @@
 //! established timeout (5 days) they outlive the attack. Legitimate clients make whole
 //! exchanges (handshake, request, response, both FINs).
 //!
-//! Frames are Ethernet/IPv4/TCP with correct checksums, generated deterministically.
+//! Frames are Ethernet/IPv4/TCP with correct checksums ([`crate::simulate::frame`]),
+//! generated deterministically. `ctguard simulate examples/profiles/seed-incident.toml` makes
+//! the same kind of traffic from a profile.
 
 use ctguard_conntrack::Instant;
-use ctguard_wire::checksum;
+
+use crate::simulate::frame::{self as builder, F_ACK, F_FIN, F_PSH, F_SYN, Seg};
 
 /// The web server's address; it is the capture host (`--local`).
 pub const SERVER: [u8; 4] = [10, 0, 0, 1];
@@ -32,64 +35,9 @@ pub struct Packet {
     pub legit: Option<u32>,
 }
 
-const F_FIN: u8 = 0x01;
-const F_SYN: u8 = 0x02;
-const F_PSH: u8 = 0x08;
-const F_ACK: u8 = 0x10;
-
-struct Seg {
-    src: [u8; 4],
-    dst: [u8; 4],
-    sport: u16,
-    dport: u16,
-    seq: u32,
-    ack: u32,
-    flags: u8,
-    len: usize,
-}
-
+/// The incident's frames all go from the peer's MAC to the host's, whichever the direction.
 fn frame(s: &Seg) -> Vec<u8> {
-    let opts: &[u8] = if s.flags & F_SYN != 0 {
-        &[2, 4, 0x05, 0xb4]
-    } else {
-        &[]
-    };
-    let tcp_len = 20 + opts.len() + s.len;
-    let total = 20 + tcp_len;
-    let mut f = Vec::with_capacity(14 + total);
-    f.extend_from_slice(&[2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00]);
-    f.extend_from_slice(&[
-        0x45,
-        0,
-        (total >> 8) as u8,
-        total as u8,
-        0,
-        0,
-        0x40,
-        0,
-        64,
-        6,
-        0,
-        0,
-    ]);
-    f.extend_from_slice(&s.src);
-    f.extend_from_slice(&s.dst);
-    let ip_sum = checksum::sum(&f[14..34]).checksum();
-    f[24..26].copy_from_slice(&ip_sum.to_be_bytes());
-    f.extend_from_slice(&s.sport.to_be_bytes());
-    f.extend_from_slice(&s.dport.to_be_bytes());
-    f.extend_from_slice(&s.seq.to_be_bytes());
-    f.extend_from_slice(&s.ack.to_be_bytes());
-    f.push((((20 + opts.len()) / 4) << 4) as u8);
-    f.push(s.flags);
-    f.extend_from_slice(&[0xfa, 0xf0, 0, 0, 0, 0]);
-    f.extend_from_slice(opts);
-    f.resize(14 + total, 0x61);
-    let mut c = checksum::pseudo_header_v4(&s.src, &s.dst, 6, tcp_len as u32);
-    c.add_bytes(&f[34..]);
-    let sum = c.checksum();
-    f[50..52].copy_from_slice(&sum.to_be_bytes());
-    f
+    builder::tcp(s, builder::HOST_MAC, builder::PEER_MAC)
 }
 
 /// A client address: `base.x.y` for client number `n` of `span` (at most 65536).

@@ -18,6 +18,7 @@ pub mod incident;
 pub mod json;
 pub mod plot;
 pub mod replayer;
+pub mod simulate;
 pub mod summary;
 
 pub use config::Config;
