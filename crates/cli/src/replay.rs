@@ -63,8 +63,8 @@ pub struct Options {
     #[arg(long, value_name = "FILE|-")]
     pub json: Option<String>,
     /// A plot over capture time: entries against the max, new connections/s, drops/s,
-    /// evictions/s (SVG).
-    #[arg(long, value_name = "FILE.svg")]
+    /// evictions/s (SVG, or PNG when the name ends in .png).
+    #[arg(long, value_name = "FILE.svg|FILE.png")]
     pub plot: Option<PathBuf>,
     /// The tracker's hash seed (the default is fixed, so runs repeat).
     #[arg(long, value_name = "N")]
@@ -326,12 +326,18 @@ pub fn write_outputs(a: &Options, cfg: &Config, source: &mut dyn Source) -> Resu
         w.flush().map_err(|e| e.to_string())?;
     }
     if let Some(p) = &a.plot {
-        if p.extension().is_some_and(|e| e != "svg") {
-            return Err(format!("--plot {}: only .svg is written", p.display()));
-        }
-        let title = source.title();
-        std::fs::write(p, plot::svg(&title, &summary.timeline, summary.max))
-            .map_err(|e| format!("{}: {e}", p.display()))?;
+        let svg = plot::svg(&source.title(), &summary.timeline, summary.max);
+        let bytes = match p.extension().and_then(|e| e.to_str()) {
+            Some("png") => plot::png(&svg).map_err(|e| format!("--plot {}: {e}", p.display()))?,
+            Some("svg") | None => svg.into_bytes(),
+            Some(other) => {
+                return Err(format!(
+                    "--plot {}: .svg or .png, not .{other}",
+                    p.display()
+                ));
+            }
+        };
+        std::fs::write(p, bytes).map_err(|e| format!("{}: {e}", p.display()))?;
     }
     let text = format!("{}{report_text}{capacity_text}", summary.render());
     if stdout_taken {

@@ -440,3 +440,28 @@ fn simulate_writes_a_pcap_that_replay_reads_the_same() {
     assert_eq!(code, 2);
     assert!(err.contains("bad.toml:4:"), "{err}");
 }
+
+#[test]
+fn replay_plots_png_too() {
+    let png = temp_file("p.png", "");
+    let (code, _, err) = ctguard(&[
+        "replay",
+        &fixture("dns.pcap"),
+        "--plot",
+        &png,
+        "--no-capacity",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    let bad = temp_file("p.gif", "");
+    let (code, _, err) = ctguard(&[
+        "replay",
+        &fixture("dns.pcap"),
+        "--plot",
+        &bad,
+        "--no-capacity",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains(".svg or .png"), "{err}");
+}

@@ -11,7 +11,7 @@ const PANEL_H: f64 = 220.0;
 const LEFT: f64 = 70.0;
 const RIGHT: f64 = 20.0;
 const TOP: f64 = 40.0;
-const GAP: f64 = 60.0;
+const GAP: f64 = 75.0;
 
 struct Series<'a> {
     name: &'a str,
@@ -62,6 +62,15 @@ fn panel(o: &mut String, y0: f64, title: &str, series: &[Series<'_>], n: usize) 
             v.round()
         );
     }
+    for k in 0..=4 {
+        let i = (n.max(2) - 1) * k / 4;
+        let _ = writeln!(
+            o,
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"middle\">{i} s</text>",
+            x(i),
+            y0 + PANEL_H + 14.0
+        );
+    }
     for (k, s) in series.iter().enumerate() {
         let mut pts = String::new();
         for (i, v) in s.values.iter().enumerate() {
@@ -86,9 +95,9 @@ fn panel(o: &mut String, y0: f64, title: &str, series: &[Series<'_>], n: usize) 
             lx + 20.0,
             s.color,
             lx + 25.0,
-            y0 + PANEL_H + 20.0,
+            y0 + PANEL_H + 34.0,
             s.name,
-            ly = y0 + PANEL_H + 16.0,
+            ly = y0 + PANEL_H + 30.0,
         );
     }
 }
@@ -97,9 +106,9 @@ fn panel(o: &mut String, y0: f64, title: &str, series: &[Series<'_>], n: usize) 
 /// (0: unlimited, not drawn).
 pub fn svg(title: &str, timeline: &[Second], max: u32) -> String {
     let n = timeline.len().max(1);
-    let h = TOP + 2.0 * PANEL_H + GAP + 60.0;
+    let h = TOP + 2.0 * PANEL_H + GAP + 75.0;
     let mut o = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{h}\" viewBox=\"0 0 {W} {h}\" font-family=\"sans-serif\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"{LEFT}\" y=\"20\" font-size=\"15\">{}</text>\n",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{h}\" viewBox=\"0 0 {W} {h}\" font-family=\"DejaVu Sans, Liberation Sans, Arial, Helvetica, sans-serif\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"{LEFT}\" y=\"20\" font-size=\"15\">{}</text>\n",
         escape(title)
     );
     let mut top = vec![Series {
@@ -160,6 +169,23 @@ fn escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// The same picture as PNG, rasterised with resvg. Text needs a font on the machine (any
+/// sans-serif); without one the lines are still drawn.
+pub fn png(svg_text: &str) -> Result<Vec<u8>, String> {
+    let mut opt = resvg::usvg::Options::default();
+    opt.fontdb_mut().load_system_fonts();
+    let tree = resvg::usvg::Tree::from_str(svg_text, &opt).map_err(|e| e.to_string())?;
+    let size = tree.size().to_int_size();
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height())
+        .ok_or_else(|| "empty picture".to_string())?;
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::default(),
+        &mut pixmap.as_mut(),
+    );
+    pixmap.encode_png().map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,5 +216,15 @@ mod tests {
         }
         // The max line is flat at 64; the entries peak (90) sets a scale of 100.
         assert!(s.contains(">100<"), "axis up to 100");
+    }
+
+    #[test]
+    fn png_is_a_png_of_the_svgs_size() {
+        let t = vec![Second::default(); 3];
+        let bytes = png(&svg("t", &t, 10)).expect("renders");
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+        // IHDR: width and height, big-endian, at bytes 16..24.
+        let w = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+        assert_eq!(w, W as u32);
     }
 }
