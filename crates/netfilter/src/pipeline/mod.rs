@@ -120,6 +120,27 @@ pub(crate) struct Pkt {
     pub attached: bool,
 }
 
+impl Pkt {
+    /// A packet as it enters the host: no devices, mark, connection or flags yet.
+    fn fresh(buf: Vec<u8>) -> Pkt {
+        Pkt {
+            buf,
+            mac: None,
+            in_iface: None,
+            out_iface: None,
+            mark: 0,
+            ct: CtRef::None,
+            ctstate: None,
+            dir: None,
+            zone: 0,
+            notrack: false,
+            looped: false,
+            socket: false,
+            attached: false,
+        }
+    }
+}
+
 /// How a hook walk ended.
 #[derive(Clone, Debug)]
 pub(crate) enum HookVerdict {
@@ -293,41 +314,16 @@ impl Pipeline {
             Ok(w) => w,
             Err(d) => return d,
         };
-        let pkt = Pkt {
-            buf: whole.unwrap_or_else(|| ip.packet.to_vec()),
-            mac,
-            in_iface: Some(iface.to_string()),
-            out_iface: None,
-            mark: 0,
-            ct: CtRef::None,
-            ctstate: None,
-            dir: None,
-            zone: 0,
-            notrack: false,
-            looped: false,
-            socket: false,
-            attached: false,
-        };
+        let mut pkt = Pkt::fresh(whole.unwrap_or_else(|| ip.packet.to_vec()));
+        pkt.mac = mac;
+        pkt.in_iface = Some(iface.to_string());
         self.prerouting(pkt, now)
     }
 
     /// A packet the host itself sends (a local socket): OUTPUT, then POSTROUTING.
     pub fn send(&mut self, packet: &[u8], now: Instant) -> Decision {
-        let pkt = Pkt {
-            buf: packet.to_vec(),
-            mac: None,
-            in_iface: None,
-            out_iface: None,
-            mark: 0,
-            ct: CtRef::None,
-            ctstate: None,
-            dir: None,
-            zone: 0,
-            notrack: false,
-            looped: false,
-            socket: true,
-            attached: false,
-        };
+        let mut pkt = Pkt::fresh(packet.to_vec());
+        pkt.socket = true;
         self.output(pkt, now)
     }
 
@@ -629,19 +625,12 @@ impl Pipeline {
             ct.set_closing(id, now);
         }
         let pkt = Pkt {
-            buf: reply,
-            mac: None,
-            in_iface: None,
-            out_iface: None,
-            mark: 0,
             ct: if tracked { offending.ct } else { CtRef::None },
             ctstate: tracked.then_some(CtState::Related),
             dir: offending.dir.map(Dir::flip),
             zone: offending.zone,
-            notrack: false,
-            looped: false,
-            socket: false,
             attached: tracked,
+            ..Pkt::fresh(reply)
         };
         self.depth += 1;
         let _ = self.output(pkt, now);
