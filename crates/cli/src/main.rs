@@ -30,8 +30,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Play a packet sequence through the tracker and print its verdicts and table
-    /// (default: a built-in web server whose table fills up).
+    /// The seed's incident (a web server under a crowd that fills the table) under five
+    /// configurations, side by side, with plots; or, with --scenario, a scenario file.
     Demo {
         /// A scenario file (conformance/scenarios/*.scn syntax) instead of the seed's incident.
         #[arg(long, value_name = "FILE")]

@@ -115,3 +115,93 @@ stop_captures
 
 chmod 644 "$OUT"/*.pcap "$OUT"/*.pcapng "$OUT"/*.gz
 ls -l "$OUT"
+
+# === spoofed-flood.pcap ===================================================================
+# A spoofed SYN flood from hping3 against a listening web server, with 20 legitimate curl
+# fetches interleaved, captured on the server's interface. Two namespaces of its own, joined by
+# a veth: flsrv-$$ (server, 10.77.0.1 on fl-srv) and flatk-$$ (attacker and legitimate client,
+# 10.77.0.2 on fl-atk). The server's default route points back through the veth, so its
+# SYN-ACKs to the spoofed sources leave toward the attacker side, where a raw-table DROP of
+# everything not addressed to 10.77.0.2 makes sure nothing answers them (no RSTs); the client's
+# own traffic (to 10.77.0.2) passes. The capture filter `ip` keeps ARP and IPv6 (link-local
+# autoconfiguration) out. Only per-namespace state is touched; no global sysctl.
+FLOOD_SRV=flsrv-$$
+FLOOD_ATK=flatk-$$
+FLOOD_PIDS=()
+
+flood_cleanup() {
+    for pid in "${FLOOD_PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    ip netns del "$FLOOD_SRV" 2>/dev/null || true
+    ip netns del "$FLOOD_ATK" 2>/dev/null || true
+}
+trap 'flood_cleanup; cleanup' EXIT
+
+make_spoofed_flood() {
+    local srv=$FLOOD_SRV atk=$FLOOD_ATK
+    ip netns add "$srv"
+    ip netns add "$atk"
+    ip -n "$srv" link set lo up
+    ip -n "$atk" link set lo up
+    ip -n "$srv" link add fl-srv type veth peer name fl-atk netns "$atk"
+    ip -n "$srv" addr add 10.77.0.1/24 dev fl-srv
+    ip -n "$atk" addr add 10.77.0.2/24 dev fl-atk
+    ip -n "$srv" link set fl-srv up
+    ip -n "$atk" link set fl-atk up
+    ip -n "$srv" route add default via 10.77.0.2
+    ip netns exec "$atk" iptables -t raw -A PREROUTING ! -d 10.77.0.2 -j DROP
+
+    # The server: python's http.server (listen backlog 5, so the kernel answers the flood with
+    # SYN cookies once its SYN queue holds 5 requests; tcp_syncookies is 1, the default).
+    mkdir -p "$WORK/www-flood"
+    printf 'ok\n' >"$WORK/www-flood/index.html"
+    ip netns exec "$srv" timeout 120 python3 -m http.server 80 --bind 10.77.0.1 \
+        --directory "$WORK/www-flood" >"$WORK/flood-server.log" 2>&1 &
+    FLOOD_PIDS+=($!)
+    for _ in $(seq 100); do
+        grep -q '10.77.0.1:80' <<<"$(ip netns exec "$srv" ss -ltn)" && break
+        sleep 0.1
+    done
+
+    ip netns exec "$srv" timeout 60 tcpdump --immediate-mode -i fl-srv -s 96 -w "$OUT/spoofed-flood.pcap" ip \
+        2>"$WORK/flood-tcpdump.err" &
+    FLOOD_PIDS+=($!)
+    local tcpdump=$!
+    wait_for "$WORK/flood-tcpdump.err" 'listening on'
+
+    # 20 legitimate fetches from 10.77.0.2, one every 0.15 s (each curl bounded to 2 s), started
+    # 0.4 s before the flood so the first few precede it.
+    ip netns exec "$atk" timeout 60 bash -c 'for i in $(seq 20); do
+            curl -s -m 2 -o /dev/null -w "%{http_code} %{local_port} %{time_total}\n" http://10.77.0.1/ || true
+            sleep 0.15
+        done' >"$WORK/flood-curl.txt" 2>&1 &
+    FLOOD_PIDS+=($!)
+    local curls=$!
+    sleep 0.4
+    # The flood: 3000 SYNs to port 80 from random sources, one every 1000 us.
+    ip netns exec "$atk" timeout 30 hping3 -q -S -p 80 --rand-source -c 3000 -i u1000 10.77.0.1 \
+        >"$WORK/flood-hping3.txt" 2>&1 || true
+    wait "$curls" || true
+    sleep 2
+    kill "$tcpdump" 2>/dev/null || true
+    wait "$tcpdump" 2>/dev/null || true
+
+    echo "--- spoofed-flood: curl (http_code local_port time_total) ---"
+    cat "$WORK/flood-curl.txt"
+    echo "--- spoofed-flood: hping3 ---"
+    cat "$WORK/flood-hping3.txt"
+    echo "--- spoofed-flood: tcpdump ---"
+    cat "$WORK/flood-tcpdump.err"
+    echo "--- spoofed-flood: the server's TCP counters (nstat, namespace $srv) ---"
+    ip netns exec "$srv" nstat -asz TcpPassiveOpens TcpInSegs TcpOutSegs TcpExtSyncookiesSent \
+        TcpExtSyncookiesRecv TcpExtSyncookiesFailed TcpExtListenOverflows TcpExtListenDrops \
+        TcpExtTCPReqQFullDoCookies TcpExtTCPReqQFullDrop
+    echo "--- spoofed-flood: GETs served ---"
+    grep -c '"GET / ' "$WORK/flood-server.log" || true
+    chmod 644 "$OUT/spoofed-flood.pcap"
+    ls -l "$OUT/spoofed-flood.pcap"
+}
+
+make_spoofed_flood
