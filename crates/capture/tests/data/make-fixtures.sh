@@ -148,6 +148,11 @@ make_spoofed_flood() {
     ip -n "$srv" link add fl-srv type veth peer name fl-atk netns "$atk"
     ip -n "$srv" addr add 10.77.0.1/24 dev fl-srv
     ip -n "$atk" addr add 10.77.0.2/24 dev fl-atk
+    # Checksums computed in software on both ends: with a veth's default offload (tx-checksumming
+    # on) the capture holds the stacks' partial checksums, which the receiving kernel trusts
+    # (CHECKSUM_PARTIAL) but a replay cannot tell from corrupt ones.
+    ip netns exec "$srv" ethtool -K fl-srv tx off >/dev/null
+    ip netns exec "$atk" ethtool -K fl-atk tx off >/dev/null
     ip -n "$srv" link set fl-srv up
     ip -n "$atk" link set fl-atk up
     ip -n "$srv" route add default via 10.77.0.2
@@ -165,7 +170,10 @@ make_spoofed_flood() {
         sleep 0.1
     done
 
-    ip netns exec "$srv" timeout 60 tcpdump --immediate-mode -i fl-srv -s 96 -w "$OUT/spoofed-flood.pcap" ip \
+    # Whole packets (tcpdump's default snaplen): the flood's packets are 54 and 58 bytes anyway,
+    # and a replay cannot track a connection whose data segments were cut (IP total length
+    # beyond the captured bytes is an unreadable packet, and the tracker then loses the window).
+    ip netns exec "$srv" timeout 60 tcpdump --immediate-mode -i fl-srv -w "$OUT/spoofed-flood.pcap" ip \
         2>"$WORK/flood-tcpdump.err" &
     FLOOD_PIDS+=($!)
     local tcpdump=$!
