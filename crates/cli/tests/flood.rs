@@ -240,20 +240,20 @@ fn a_full_table_with_a_big_hash_turns_the_legitimate_fetches_away() {
     assert_eq!(failed_after, 17, "{j}");
 }
 
-/// The seed's fix 1: a max the flood cannot reach. Nothing is dropped and every legitimate
-/// packet is accepted; the peak is one entry per SYN (3000 spoofed + 20 fetches).
+/// The seed's fix 1: a max the flood cannot reach. No packet is dropped for want of room and
+/// every legitimate packet is accepted. The only drops are the 323 SYNs from 127/8 and
+/// multicast sources, which routing refuses as martians before conntrack confirms them: the
+/// real server answered the other 2677 spoofed SYNs (its SYN-ACKs are in the capture), and
+/// the peak is exactly those plus the 20 fetches.
 #[test]
 fn a_generous_max_drops_nothing() {
     let run = replay("generous", GENEROUS, &[]);
     let j = &run.json;
-    assert_eq!(num(j, "dropped"), 0.0, "{j}");
+    assert_eq!(num(j, "dropped"), 323.0, "{j}");
     assert_eq!(num(j, "table_full_drops"), 0.0, "{j}");
     assert_eq!(field(j, "first_full_time"), "null", "{j}");
     assert_eq!(num(j, "early_drops"), 0.0, "{j}");
-    // 3020 entries: ctguard also confirms the 323 SYNs from 127/8 and multicast sources, which
-    // the real server's routing dropped as martians before conntrack confirmed them.
-    assert_eq!(num(j, "peak_entries"), 3020.0, "{j}");
-    assert!(run.verdicts.iter().all(|v| v.verdict == "ACCEPT"));
+    assert_eq!(num(j, "peak_entries"), 2697.0, "{j}");
     let conns = legit_connections(&packets(Path::new(CAPTURE)));
     assert!(fates(&run, &conns).iter().all(|f| f.1));
 }
@@ -264,8 +264,8 @@ fn a_generous_max_drops_nothing() {
 /// millisecond, while the flood adds an entry every millisecond, so a fetch's entry is rarely
 /// evicted before its handshake assures it.
 ///
-/// Observed: with the default seed 17 of 20 complete (early drop 2497, 558 table-full drops);
-/// over 21 seeds 13 to 20, median 17 (with 262144 buckets: 3, or 4).
+/// Observed (martian sources dropped by routing, as the kernel does): with the default seed
+/// 18 of 20 complete (early drop 2249, 514 table-full drops); with 262144 buckets 3.
 #[test]
 fn a_small_hash_lets_early_drop_save_most_fetches() {
     let conns = legit_connections(&packets(Path::new(CAPTURE)));
@@ -283,7 +283,7 @@ fn a_small_hash_lets_early_drop_save_most_fetches() {
         ok_small > ok_big,
         "512 buckets: {ok_small} of 20 complete; 262144 buckets: {ok_big}"
     );
-    assert_eq!(ok_small, 17, "default seed: {j}");
+    assert_eq!(ok_small, 18, "default seed: {j}");
 
     // Early drop's victims depend on the hash seed: across 21 seeds, as conformance does for
     // the kernel's table-full scenarios, the median must fall in the kernel's 15..=19.

@@ -99,8 +99,9 @@ impl Replayer {
             )
         });
         let from_local = addrs.is_some_and(|(src, _)| self.local.contains(&src));
-        // Loopback addresses live on lo, whatever the capture calls its interface.
-        let on_lo = addrs.is_some_and(|(s, d)| s.is_loopback() || d.is_loopback());
+        // Traffic between loopback addresses is on lo, whatever the capture calls its
+        // interface (a spoofed 127.x source elsewhere is a martian, dropped by routing).
+        let on_lo = addrs.is_some_and(|(s, d)| s.is_loopback() && d.is_loopback());
         if parsed.is_err() {
             self.summary.malformed += 1;
         }

@@ -483,6 +483,11 @@ impl Pipeline {
         let Some(f) = Fields::parse(&pkt.buf) else {
             return self.drop(&pkt, None);
         };
+        // The routing decision drops martians after PREROUTING, before confirm: their
+        // entries never join the table.
+        if martian(&f, pkt.in_iface.as_deref() == Some(host::LOOPBACK)) {
+            return self.drop(&pkt, None);
+        }
         if self.host.is_local(f.dst) {
             return self.run_path(pkt, Path::Input, decided, now);
         }
@@ -648,6 +653,21 @@ impl Decision {
             rule,
         }
     }
+}
+
+/// Addresses IPv4 routing refuses on input (ip_route_input's martian source and
+/// destination): a multicast, limited-broadcast or 0.0.0.0 source, and loopback addresses
+/// arriving anywhere but on `lo`. The rest of 0.0.0.0/8 is unicast since Linux 5.3 (a
+/// recorded hping3 flood's SYNs from 0.x.y.z were answered).
+fn martian(f: &Fields, on_lo: bool) -> bool {
+    use std::net::IpAddr;
+    let (IpAddr::V4(src), IpAddr::V4(dst)) = (f.src, f.dst) else {
+        return false;
+    };
+    src.is_multicast()
+        || src.is_broadcast()
+        || src.is_unspecified()
+        || (!on_lo && (src.is_loopback() || dst.is_loopback()))
 }
 
 /// Forwarding takes one off the TTL (hop limit) before FORWARD; at 1 the packet dies.
