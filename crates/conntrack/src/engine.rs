@@ -134,11 +134,6 @@ impl Outcome {
             reason: None,
         }
     }
-
-    /// A packet that skipped tracking (`NOTRACK`, `CT --notrack`).
-    pub fn untracked() -> Self {
-        Outcome::state(CtState::Untracked, None, None)
-    }
 }
 
 /// The default hash seed: fixed, so that runs are reproducible.

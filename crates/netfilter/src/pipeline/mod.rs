@@ -406,11 +406,21 @@ impl Pipeline {
         Ok(())
     }
 
-    pub(crate) fn conn(&self, pkt: &Pkt) -> Option<&Conn> {
+    /// The entry a packet's connection reference names, confirmed or not.
+    pub(crate) fn conn(&self, r: CtRef) -> Option<&Conn> {
         let ct = self.ct.as_ref()?;
-        match pkt.ct {
+        match r {
             CtRef::Unconfirmed => ct.unconfirmed(),
             CtRef::Confirmed(id) => ct.get(id),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn conn_mut(&mut self, r: CtRef) -> Option<&mut Conn> {
+        let ct = self.ct.as_mut()?;
+        match r {
+            CtRef::Unconfirmed => ct.unconfirmed_mut(),
+            CtRef::Confirmed(id) => ct.get_mut(id),
             _ => None,
         }
     }

@@ -42,17 +42,16 @@ impl Pipeline {
                 ct.nat_null_binding(manip, now);
             }
         }
+        let related_error = pkt.ctstate == Some(CtState::Related) && is_icmp_error(&pkt.buf);
         if let HookVerdict::Accept(_) = verdict
-            && let (Some(conn), Some(dir)) = (self.conn(pkt), pkt.dir)
+            && let (Some(conn), Some(dir)) = (self.conn(pkt.ct), pkt.dir)
         {
-            let conn = conn.clone();
-            let related_error = pkt.ctstate == Some(CtState::Related) && is_icmp_error(&pkt.buf);
             if related_error {
-                if !nat_icmp_reply(&conn, dir, manip, &mut pkt.buf) {
+                if !nat_icmp_reply(conn, dir, manip, &mut pkt.buf) {
                     return HookVerdict::Drop(None);
                 }
             } else {
-                nat_packet(&conn, dir, manip, &mut pkt.buf);
+                nat_packet(conn, dir, manip, &mut pkt.buf);
             }
         }
         verdict

@@ -6,7 +6,7 @@ use ctguard_conntrack::Instant;
 use ctguard_conntrack::nat::{Manip, NatRange};
 
 use super::{Output, Pipeline, Pkt};
-use crate::hook::{Hook, TableName};
+use crate::hook::Hook;
 use crate::rules::Target;
 use crate::rules::targets::NatRange as RuleRange;
 use ctguard_conntrack::view::nflog::LogFlags;
@@ -27,7 +27,6 @@ impl Pipeline {
     pub(crate) fn target(
         &mut self,
         target: &Target,
-        _table: TableName,
         hook: Hook,
         pkt: &mut Pkt,
         now: Instant,
@@ -60,19 +59,10 @@ impl Pipeline {
                 Step::Continue
             }
             Target::Connmark(op) => {
-                let id = Pipeline::conn_id(pkt);
-                let unconfirmed = pkt.ct == super::CtRef::Unconfirmed;
-                if let Some(ct) = self.ct.as_mut() {
-                    let conn = match id {
-                        Some(id) => ct.get_mut(id),
-                        None if unconfirmed => ct.unconfirmed_mut(),
-                        None => None,
-                    };
-                    if let Some(c) = conn {
-                        let (mark, ctmark) = op.apply(pkt.mark, c.mark);
-                        c.mark = ctmark;
-                        pkt.mark = mark;
-                    }
+                if let Some(c) = self.conn_mut(pkt.ct) {
+                    let (mark, ctmark) = op.apply(pkt.mark, c.mark);
+                    c.mark = ctmark;
+                    pkt.mark = mark;
                 }
                 Step::Continue
             }
@@ -128,8 +118,8 @@ impl Pipeline {
                     Step::Drop
                 }
             }
-            Target::Snat(r) => self.nat_step(Manip::Src, range(r), hook, pkt, now),
-            Target::Dnat(r) => self.nat_step(Manip::Dst, range(r), hook, pkt, now),
+            Target::Snat(r) => self.nat_step(Manip::Src, range(r), now),
+            Target::Dnat(r) => self.nat_step(Manip::Dst, range(r), now),
             Target::Masquerade(p) => {
                 let out = pkt.out_iface.clone().unwrap_or_default();
                 let dst = super::Fields::parse(&pkt.buf).map(|f| f.dst);
@@ -140,7 +130,7 @@ impl Pipeline {
                 range.ports = p.ports;
                 range.random = p.random;
                 range.random_fully = p.random_fully;
-                self.nat_step(Manip::Src, range, hook, pkt, now)
+                self.nat_step(Manip::Src, range, now)
             }
             Target::Redirect(p) => {
                 let Some(f) = super::Fields::parse(&pkt.buf) else {
@@ -163,19 +153,12 @@ impl Pipeline {
                 let mut range = NatRange::to_addr(to);
                 range.ports = p.ports;
                 range.random = p.random;
-                self.nat_step(Manip::Dst, range, hook, pkt, now)
+                self.nat_step(Manip::Dst, range, now)
             }
         }
     }
 
-    fn nat_step(
-        &mut self,
-        manip: Manip,
-        range: NatRange,
-        _hook: Hook,
-        _pkt: &mut Pkt,
-        now: Instant,
-    ) -> Step {
+    fn nat_step(&mut self, manip: Manip, range: NatRange, now: Instant) -> Step {
         if self.nat_bind(manip, &range, now) {
             Step::Accept
         } else {

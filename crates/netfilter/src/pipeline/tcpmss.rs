@@ -4,7 +4,6 @@
 /// TCP option kinds and the MSS option's length.
 use ctguard_wire::checksum::replace;
 
-const EOL: u8 = 0;
 const NOP: u8 = 1;
 const MSS: u8 = 2;
 const MSS_LEN: usize = 4;
@@ -51,7 +50,6 @@ pub fn apply(buf: &mut Vec<u8>, new_mss: u16) -> bool {
             i += usize::from(buf[at + i + 1]);
         }
     }
-    let _ = EOL;
     // No MSS option: add one, unless data follows the header or the header is full.
     if len > hdr || hdr >= 15 * 4 {
         return true;

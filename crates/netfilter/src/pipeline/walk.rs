@@ -1,10 +1,10 @@
 //! Walking one table's chain at one hook: rules in order, first match wins, with user
 //! chains, jumps, gotos and RETURN as in the kernel's ipt_do_table.
 
-use ctguard_conntrack::{ConnId, Instant, Tuple};
+use ctguard_conntrack::{Instant, Tuple};
 
 use super::targets::Step;
-use super::{CtRef, HookVerdict, Pipeline, Pkt, RuleRef};
+use super::{HookVerdict, Pipeline, Pkt, RuleRef};
 use crate::hook::{Hook, TableName};
 use crate::packet::{ConnQuery, CtView, PacketCtx};
 use crate::rules::Policy;
@@ -43,7 +43,7 @@ impl Pipeline {
         let mut v = CtView::NONE;
         v.state = pkt.ctstate;
         v.dir = pkt.dir;
-        if let Some(c) = self.conn(pkt) {
+        if let Some(c) = self.conn(pkt.ct) {
             v.status = c.status.0;
             v.original = Some(*c.original());
             v.reply = Some(*c.reply());
@@ -65,12 +65,14 @@ impl Pipeline {
         if !self.rules[fi].table(table).present || !table.has_hook(hook) {
             return HookVerdict::Accept(None);
         }
-        let Some(fields) = super::Fields::parse(&pkt.buf) else {
+        let Some(mut fields) = super::Fields::parse(&pkt.buf) else {
             return HookVerdict::Accept(None);
         };
         let Some(start) = self.rules[fi].table(table).chain_index(hook.chain_name()) else {
             return HookVerdict::Accept(None);
         };
+        // Read once per walk; a non-terminal target (CONNMARK, TCPMSS) refreshes them.
+        let mut view = self.ct_view(pkt, now);
         // (chain, next rule) frames to return to.
         let mut stack: Vec<(usize, usize)> = Vec::new();
         let (mut chain, mut at) = (start, 0usize);
@@ -99,7 +101,6 @@ impl Pipeline {
                     _ => HookVerdict::Accept(Some(r)),
                 };
             }
-            let view = self.ct_view(pkt, now);
             let matched = {
                 let conns: &dyn ConnQuery = match self.ct.as_ref() {
                     Some(ct) => &Conns(ct),
@@ -152,10 +153,17 @@ impl Pipeline {
             here.chain = ch.name.clone();
             // Borrowed out of the rule while it runs (no copy of LOG prefixes and the like).
             let target = std::mem::replace(&mut ch.rules[at].target, crate::rules::Target::None);
-            let step = self.target(&target, table, hook, pkt, now);
+            let step = self.target(&target, hook, pkt, now);
             self.rules[fi].table_mut(table).chains_mut()[chain].rules[at].target = target;
             match step {
-                Step::Continue => at += 1,
+                Step::Continue => {
+                    at += 1;
+                    view = self.ct_view(pkt, now);
+                    match super::Fields::parse(&pkt.buf) {
+                        Some(f) => fields = f,
+                        None => return HookVerdict::Drop(Some(here)),
+                    }
+                }
                 Step::Accept => return HookVerdict::Accept(Some(here)),
                 Step::Drop => return HookVerdict::Drop(Some(here)),
                 Step::Reject(reply) => return HookVerdict::Reject(here, reply),
@@ -169,8 +177,7 @@ impl Pipeline {
                         at = usize::MAX;
                     }
                 },
-                Step::Jump(to) | Step::Goto(to) if stack.len() >= MAX_DEPTH => {
-                    let _ = to;
+                Step::Jump(_) | Step::Goto(_) if stack.len() >= MAX_DEPTH => {
                     return HookVerdict::Drop(Some(here));
                 }
                 Step::Jump(to) => {
@@ -183,13 +190,6 @@ impl Pipeline {
                     at = 0;
                 }
             }
-        }
-    }
-
-    pub(crate) fn conn_id(pkt: &Pkt) -> Option<ConnId> {
-        match pkt.ct {
-            CtRef::Confirmed(id) => Some(id),
-            _ => None,
         }
     }
 }
