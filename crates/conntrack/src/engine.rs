@@ -359,10 +359,9 @@ impl Conntrack {
         o
     }
 
-    /// Reassembly, as the kernel's defrag hook does it before the raw table. Runs the
-    /// collector first, as every packet does.
+    /// Reassembly, as the kernel's defrag hook does it before the raw table. The caller runs
+    /// [`Conntrack::handle_timeout`] once per packet first, so that timed-out queues go.
     pub fn defragment(&mut self, ip: &Ip<'_>, now: Instant) -> Reassembly {
-        self.handle_timeout(now);
         self.defrag.push(ip, now, &self.sysctl)
     }
 
@@ -376,7 +375,8 @@ impl Conntrack {
     /// the packet leaves the last hook, or abandons it when the packet is dropped. `mac` is
     /// the link header that invalid-packet log lines print. `checksum`: whether this hook
     /// verifies checksums (with `nf_conntrack_checksum` on): the kernel does at PREROUTING
-    /// only, and not for packets whose checksum the device vouched for (loopback).
+    /// only, and not for packets whose checksum the device vouched for (loopback). Like
+    /// [`Conntrack::defragment`], it leaves [`Conntrack::handle_timeout`] to the caller.
     pub fn conntrack_in(
         &mut self,
         ip: &Ip<'_>,
@@ -386,7 +386,6 @@ impl Conntrack {
         now: Instant,
     ) -> Outcome {
         self.abandon();
-        self.handle_timeout(now);
         self.logged.mac = mac;
         self.track(ip, zone, checksum, now)
     }

@@ -322,6 +322,9 @@ impl Pipeline {
 
     /// A packet the host itself sends (a local socket): OUTPUT, then POSTROUTING.
     pub fn send(&mut self, packet: &[u8], now: Instant) -> Decision {
+        if let Some(ct) = self.ct.as_mut() {
+            ct.handle_timeout(now);
+        }
         let mut pkt = Pkt::fresh(packet.to_vec());
         pkt.socket = true;
         self.output(pkt, now)
@@ -336,8 +339,9 @@ impl Pipeline {
         let Some(ct) = self.ct.as_mut() else {
             return Ok(None);
         };
+        // The collector and reassembly timeouts, once per packet, before anything else.
+        ct.handle_timeout(now);
         if ip.fragment.is_none() {
-            ct.handle_timeout(now);
             return Ok(None);
         }
         match ct.defragment(ip, now) {
