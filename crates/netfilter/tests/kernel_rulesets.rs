@@ -12,6 +12,7 @@
 //! One kernel choice is random and compared loosely: a source port that NAT remaps because
 //! of a clash (any port the kernel could have chosen is accepted, in /proc and in packets).
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use ctguard_conntrack::intake::LinkType;
@@ -48,9 +49,28 @@ fn load_rules(file: Option<&ctguard_scenario::RuleFile>, family: Family) -> Rule
     }
 }
 
-/// Replaces the port numbers NAT may have remapped at random (`sport=`/`dport=` values that
-/// differ between the two texts and are >= 1024 in both) with a placeholder.
-fn loose_ports(kernel: &str, ours: &str) -> (String, String) {
+/// Every number written in the scenario and its rule files: ports the scenario chose, as
+/// opposed to ones NAT picked.
+fn written_numbers(scn: &Scenario) -> HashSet<u32> {
+    let mut text: String = scn
+        .packets
+        .iter()
+        .map(|p| p.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    for f in [&scn.rules, &scn.rules6].into_iter().flatten() {
+        text.push_str(&f.text);
+    }
+    text.split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect()
+}
+
+/// Replaces the port numbers NAT remapped at random with a placeholder: `sport=`/`dport=`
+/// (or `ADDR:PORT`) values that differ between the two texts, are >= 1024 in both (the
+/// unprivileged remap range), and appear nowhere in the scenario (`written`), so that a port
+/// the scenario or its rules chose is always compared exactly.
+fn loose_ports(kernel: &str, ours: &str, written: &HashSet<u32>) -> (String, String) {
     let k: Vec<&str> = kernel.split(' ').collect();
     let o: Vec<&str> = ours.split(' ').collect();
     if k.len() != o.len() {
@@ -66,7 +86,13 @@ fn loose_ports(kernel: &str, ours: &str) -> (String, String) {
                 .or_else(|| w.rsplit_once(':').and_then(|(_, v)| v.parse::<u32>().ok()))
         };
         match (port(x), port(y)) {
-            (Some(p), Some(q)) if p != q && p >= 1024 && q >= 1024 => {
+            (Some(p), Some(q))
+                if p != q
+                    && p >= 1024
+                    && q >= 1024
+                    && !written.contains(&p)
+                    && !written.contains(&q) =>
+            {
                 a.push("PORT".to_string());
                 b.push("PORT".to_string());
             }
@@ -92,6 +118,7 @@ fn run(name: &str) -> Vec<String> {
             sysctl.set(k, v).expect("scenario sysctl is known");
         }
     }
+    let written = written_numbers(&scn);
     let rules4 = load_rules(scn.rules.as_ref(), Family::V4);
     let rules6 = load_rules(scn.rules6.as_ref(), Family::V6);
     let mut p = Pipeline::new(sysctl, rules4, rules6, router());
@@ -157,7 +184,7 @@ fn run(name: &str) -> Vec<String> {
             .collect();
         let same_emits = emits.len() == kernel_emits.len()
             && emits.iter().zip(&kernel_emits).all(|(a, b)| {
-                let (x, y) = loose_ports(&b.1, &a.1);
+                let (x, y) = loose_ports(&b.1, &a.1, &written);
                 a.0 == b.0 && x == y
             });
         fail(
@@ -179,7 +206,7 @@ fn run(name: &str) -> Vec<String> {
             o.sort();
             let same = k.len() == o.len()
                 && k.iter().zip(&o).all(|(a, b)| {
-                    let (x, y) = loose_ports(&a.0, &b.0);
+                    let (x, y) = loose_ports(&a.0, &b.0, &written);
                     x == y && (a.1 - b.1).abs() <= 1
                 });
             fail(
