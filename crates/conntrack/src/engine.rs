@@ -375,7 +375,8 @@ impl Conntrack {
     /// the packet leaves the last hook, or abandons it when the packet is dropped. `mac` is
     /// the link header that invalid-packet log lines print. `checksum`: whether this hook
     /// verifies checksums (with `nf_conntrack_checksum` on): the kernel does at PREROUTING
-    /// only, and not for packets whose checksum the device vouched for (loopback). Like
+    /// only, and not for packets whose checksum the device vouched for (loopback): read in
+    /// the kernel source (tcp_error/udp_error), not recorded. Like
     /// [`Conntrack::defragment`], it leaves [`Conntrack::handle_timeout`] to the caller.
     pub fn conntrack_in(
         &mut self,

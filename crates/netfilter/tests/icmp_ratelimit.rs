@@ -57,7 +57,8 @@ fn ten_errors_in_a_burst_give_six_replies() {
 fn one_more_error_per_second_after_the_burst() {
     let mut p = pipeline();
     // 20 packets 0.25 s apart over 5 s: 6 at once, then one each 1000 ms (4 more, give or
-    // take the token the first second has refilled).
+    // take the token the first second has refilled). Only the burst of six was recorded;
+    // the refill rate is the kernel source's (icmp_ratelimit, inet_peer_xrlim_allow).
     let n = replies(
         &mut p,
         "c udp 10.99.1.100:{5000+i} > 10.99.2.100:53 len=10",

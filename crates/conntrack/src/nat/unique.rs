@@ -1,7 +1,9 @@
 //! Choosing the translated tuple: inside the target's range, and used by no other entry.
 //! The order of attempts is the kernel's `get_unique_tuple`: keep the tuple when it already
 //! fits, reuse the mapping an earlier connection from the same source got, pick the address
-//! by hash, and last change the port (ICMP id) until the tuple is free.
+//! by hash, and last change the port (ICMP id) until the tuple is free. Recorded: a clash
+//! remapped into 1024-65535 (rules-snat); the privileged ranges, address ranges and
+//! `--random` are from the kernel source.
 
 use ctguard_wire::ip::protocol;
 

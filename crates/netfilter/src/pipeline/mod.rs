@@ -591,7 +591,8 @@ impl Pipeline {
             let iface = pkt.out_iface.clone().unwrap_or_default();
             if iface == host::LOOPBACK && self.depth < 2 {
                 // Local traffic comes back in through lo, keeping its connection and mark:
-                // conntrack and NOTRACK leave a packet that already has one alone.
+                // conntrack and NOTRACK leave a packet that already has one alone (the
+                // kernel source's nf_conntrack_in and xt_CT; no recording covers loopback).
                 let back = Pkt {
                     in_iface: Some(host::LOOPBACK.to_string()),
                     out_iface: None,

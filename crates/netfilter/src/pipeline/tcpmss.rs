@@ -1,5 +1,6 @@
 //! The TCPMSS target on a SYN: lower the MSS option (never raise it), or add one when the
-//! segment has none and no payload, as the kernel's xt_TCPMSS does.
+//! segment has none and no payload, as the kernel's xt_TCPMSS does. Recorded: `--set-mss`
+//! lowering an option (rules-counters); the rest is from the kernel source.
 
 /// TCP option kinds and the MSS option's length.
 use ctguard_wire::checksum::replace;
