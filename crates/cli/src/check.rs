@@ -1,23 +1,16 @@
 //! `ctguard check`: load rule sets as `iptables-restore --test` would, optionally as if
 //! nf_conntrack were unloaded, and print them back in iptables-save form.
 
-use std::path::PathBuf;
-
 use ctguard_netfilter::modules::check_without_tracking;
 use ctguard_netfilter::rules;
 
 use crate::rulesets;
 
-pub fn run(
-    rules: Option<&PathBuf>,
-    rules6: Option<&PathBuf>,
-    no_conntrack: bool,
-    save: bool,
-) -> Result<(), String> {
-    if rules.is_none() && rules6.is_none() {
+pub fn run(files: &rulesets::RuleFiles, no_conntrack: bool, save: bool) -> Result<(), String> {
+    if files.is_empty() {
         return Err("check: give --rules FILE and/or --rules6 FILE".into());
     }
-    let sets = rulesets::load(rules, rules6)?;
+    let sets = files.load()?;
     if no_conntrack && let Err(e) = check_without_tracking(&sets.all()) {
         eprintln!("{e}");
         return Err(format!(

@@ -10,12 +10,8 @@ use crate::rulesets;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
-    /// IPv4 rules: an iptables-save file or a script of iptables commands.
-    #[arg(long, value_name = "FILE")]
-    pub rules: Option<PathBuf>,
-    /// IPv6 rules: an ip6tables-save file or a script of ip6tables commands.
-    #[arg(long, value_name = "FILE")]
-    pub rules6: Option<PathBuf>,
+    #[command(flatten)]
+    pub files: rulesets::RuleFiles,
     /// sysctl.conf settings to check with the rules.
     #[arg(long, value_name = "FILE")]
     pub sysctl: Option<PathBuf>,
@@ -32,10 +28,10 @@ pub fn run(a: &Args) -> Result<bool, String> {
     if a.format != "text" && a.format != "json" {
         return Err(format!("--format {}: text or json", a.format));
     }
-    if a.rules.is_none() && a.rules6.is_none() && a.sysctl.is_none() {
+    if a.files.is_empty() && a.sysctl.is_none() {
         return Err("lint: give --rules FILE, --rules6 FILE and/or --sysctl FILE".into());
     }
-    let sets = rulesets::load(a.rules.as_ref(), a.rules6.as_ref())?;
+    let sets = a.files.load()?;
     let parsed = match &a.sysctl {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;

@@ -49,12 +49,8 @@ enum Command {
     /// Load iptables rule sets as iptables-restore would and report every refused rule
     /// as FILE:LINE: error: ...; nothing is applied when one rule is refused.
     Check {
-        /// IPv4 rules: an iptables-save file or a script of iptables commands (detected).
-        #[arg(long, value_name = "FILE")]
-        rules: Option<PathBuf>,
-        /// IPv6 rules: an ip6tables-save file or a script of ip6tables commands.
-        #[arg(long, value_name = "FILE")]
-        rules6: Option<PathBuf>,
+        #[command(flatten)]
+        files: rulesets::RuleFiles,
         /// Check as if nf_conntrack were removed (the seed's fix 2): rules that need it
         /// (state, conntrack, NAT, CT, NOTRACK, connlimit, CONNMARK) are refused.
         #[arg(long)]
@@ -66,10 +62,8 @@ enum Command {
     /// List the kernel modules the rule sets need, lsmod-style, and the rules that depend
     /// on connection tracking.
     Modules {
-        #[arg(long, value_name = "FILE")]
-        rules: Option<PathBuf>,
-        #[arg(long, value_name = "FILE")]
-        rules6: Option<PathBuf>,
+        #[command(flatten)]
+        files: rulesets::RuleFiles,
     },
     /// Check rule sets and settings for the traps (NOTRACK without UNTRACKED, one-way
     /// NOTRACK, NAT on untracked traffic, legacy sysctl names, sizing, short timeouts,
@@ -111,12 +105,11 @@ fn main() -> ExitCode {
         Command::Demo { plots, scale, .. } => demo_incident::run(scale, &plots),
         Command::Sysctl { conf } => settings::run(&conf),
         Command::Check {
-            rules,
-            rules6,
+            files,
             no_conntrack,
             save,
-        } => check::run(rules.as_ref(), rules6.as_ref(), no_conntrack, save),
-        Command::Modules { rules, rules6 } => modules::run(rules.as_ref(), rules6.as_ref()),
+        } => check::run(&files, no_conntrack, save),
+        Command::Modules { files } => modules::run(&files),
         Command::Replay(args) => replay::run(&args).map_err(|replay::Unreadable(m)| m),
         Command::Diff(args) => diff::run(&args),
         Command::Simulate(args) => simulate::run(&args),

@@ -1,14 +1,12 @@
 //! `ctguard modules`: the kernel modules the rule sets need, `lsmod`-style, and the rules
 //! that depend on connection tracking.
 
-use std::path::PathBuf;
-
 use ctguard_netfilter::modules::{modules, render_lsmod};
 
 use crate::rulesets;
 
-pub fn run(rules: Option<&PathBuf>, rules6: Option<&PathBuf>) -> Result<(), String> {
-    let sets = rulesets::load(rules, rules6)?;
+pub fn run(files: &rulesets::RuleFiles) -> Result<(), String> {
+    let sets = files.load()?;
     print!("{}", render_lsmod(&modules(&sets.all())));
     let users: Vec<_> = sets
         .all()

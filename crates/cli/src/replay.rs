@@ -25,12 +25,8 @@ pub struct Args {
 /// The options replay shares with simulate: the configuration and the outputs.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Options {
-    /// IPv4 rules: an iptables-save file or a script of iptables commands.
-    #[arg(long, value_name = "FILE")]
-    pub rules: Option<PathBuf>,
-    /// IPv6 rules: an ip6tables-save file or a script of ip6tables commands.
-    #[arg(long, value_name = "FILE")]
-    pub rules6: Option<PathBuf>,
+    #[command(flatten)]
+    pub files: rulesets::RuleFiles,
     /// sysctl.conf settings (legacy ip_conntrack names are mapped).
     #[arg(long, value_name = "FILE")]
     pub sysctl: Option<PathBuf>,
@@ -218,7 +214,7 @@ pub fn config(o: &Options, mut sysctl: Sysctl) -> Result<Config, String> {
     if let Some(f) = &o.sysctl {
         settings::apply(&mut sysctl, f)?;
     }
-    let sets = rulesets::load(o.rules.as_ref(), o.rules6.as_ref())?;
+    let sets = o.files.load()?;
     let mut cfg = Config::new(sysctl);
     cfg.rules4 = sets.v4;
     cfg.rules6 = sets.v6;

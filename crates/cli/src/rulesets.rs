@@ -6,6 +6,27 @@ use std::path::{Path, PathBuf};
 use ctguard_netfilter::Family;
 use ctguard_netfilter::rules::{self, Format, RuleSet};
 
+/// `--rules FILE` and `--rules6 FILE`, as every command that reads rule sets takes them.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct RuleFiles {
+    /// IPv4 rules: an iptables-save file or a script of iptables commands (detected).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// IPv6 rules: an ip6tables-save file or a script of ip6tables commands.
+    #[arg(long, value_name = "FILE")]
+    pub rules6: Option<PathBuf>,
+}
+
+impl RuleFiles {
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_none() && self.rules6.is_none()
+    }
+
+    pub fn load(&self) -> Result<RuleSets, String> {
+        load(self.rules.as_ref(), self.rules6.as_ref())
+    }
+}
+
 /// The IPv4 and IPv6 rule sets from the command line's files.
 pub struct RuleSets {
     pub v4: RuleSet,
