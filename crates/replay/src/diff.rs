@@ -651,7 +651,7 @@ fn untracked_fix(
         Some(Path::Input) => "INPUT",
         Some(Path::Forward) => "FORWARD",
         Some(Path::Output) => "OUTPUT",
-        None => decider.chain.as_str(),
+        None => &*decider.chain,
     };
     let v6 = family == Family::V6;
     let in_chain: Vec<&Finding> = findings

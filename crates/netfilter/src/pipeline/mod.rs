@@ -37,7 +37,7 @@ use crate::rules::RuleSet;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RuleRef {
     pub table: TableName,
-    pub chain: String,
+    pub chain: std::sync::Arc<str>,
     /// None: the chain's policy.
     pub rule: Option<usize>,
 }

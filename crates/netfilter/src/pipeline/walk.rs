@@ -142,15 +142,14 @@ impl Pipeline {
                 at += 1;
                 continue;
             }
-            let rule_ref = || RuleRef {
-                table,
-                chain: String::new(),
-                rule: Some(at + 1),
-            };
             let ch = &mut self.rules[fi].table_mut(table).chains_mut()[chain];
             ch.rules[at].counters.add(u64::from(ip_len(&pkt.buf)));
-            let mut here = rule_ref();
-            here.chain = ch.name.clone();
+            // The chain's name is shared, not copied, into the verdict.
+            let here = RuleRef {
+                table,
+                chain: ch.name.clone(),
+                rule: Some(at + 1),
+            };
             // Borrowed out of the rule while it runs (no copy of LOG prefixes and the like).
             let target = std::mem::replace(&mut ch.rules[at].target, crate::rules::Target::None);
             let step = self.target(&target, hook, pkt, now);

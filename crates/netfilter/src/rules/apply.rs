@@ -186,7 +186,7 @@ pub fn apply(
             t.remove_chain(&name);
         }
         Cmd::DeleteChain(None) => {
-            let users: Vec<String> = t.user_chains().map(|c| c.name.clone()).collect();
+            let users: Vec<String> = t.user_chains().map(|c| c.name.to_string()).collect();
             for name in &users {
                 let from_builtin = t.references(name).into_iter().find(|(c, _)| {
                     Hook::from_chain_name(c).is_some() && t.chain(c).is_some_and(|c| c.is_builtin())
@@ -266,7 +266,7 @@ pub fn apply(
             }
             check_chain_name(t, &new)?;
             let mut chain = t.chain(&old).expect("exists").clone();
-            chain.name = new.clone();
+            chain.name = new.as_str().into();
             t.remove_chain(&old);
             t.add_user_chain(&new);
             let rules_moved = chain.rules;

@@ -241,7 +241,7 @@ impl Rule {
 /// A chain: built-in (with a hook and a policy) or user-defined.
 #[derive(Clone, Debug)]
 pub struct Chain {
-    pub name: String,
+    pub name: std::sync::Arc<str>,
     pub hook: Option<Hook>,
     /// Some for built-in chains.
     pub policy: Option<Policy>,
@@ -272,7 +272,7 @@ impl Table {
             .hooks()
             .iter()
             .map(|&h| Chain {
-                name: h.chain_name().to_string(),
+                name: h.chain_name().into(),
                 hook: Some(h),
                 policy: Some(Policy::Accept),
                 policy_counters: Counters::default(),
@@ -296,15 +296,15 @@ impl Table {
     }
 
     pub fn chain_index(&self, name: &str) -> Option<usize> {
-        self.chains.iter().position(|c| c.name == name)
+        self.chains.iter().position(|c| *c.name == *name)
     }
 
     pub fn chain(&self, name: &str) -> Option<&Chain> {
-        self.chains.iter().find(|c| c.name == name)
+        self.chains.iter().find(|c| *c.name == *name)
     }
 
     pub fn chain_mut(&mut self, name: &str) -> Option<&mut Chain> {
-        self.chains.iter_mut().find(|c| c.name == name)
+        self.chains.iter_mut().find(|c| *c.name == *name)
     }
 
     /// The built-in chain of `hook`, if the table has one.
@@ -325,12 +325,12 @@ impl Table {
         let pos = self
             .chains
             .iter()
-            .position(|c| !c.is_builtin() && c.name.as_str() > name)
+            .position(|c| !c.is_builtin() && &*c.name > name)
             .unwrap_or(self.chains.len());
         self.chains.insert(
             pos,
             Chain {
-                name: name.to_string(),
+                name: name.into(),
                 hook: None,
                 policy: None,
                 policy_counters: Counters::default(),
@@ -340,7 +340,7 @@ impl Table {
     }
 
     pub(crate) fn remove_chain(&mut self, name: &str) {
-        self.chains.retain(|c| c.name != name);
+        self.chains.retain(|c| *c.name != *name);
     }
 
     /// Rules (chain, 1-based number) whose target names `chain`.
@@ -349,7 +349,7 @@ impl Table {
         for c in &self.chains {
             for (i, r) in c.rules.iter().enumerate() {
                 if r.target.chain().is_some_and(|t| t.name == chain) {
-                    out.push((c.name.clone(), i + 1));
+                    out.push((c.name.to_string(), i + 1));
                 }
             }
         }
@@ -358,7 +358,7 @@ impl Table {
 
     /// Points every jump and goto at its chain's current index.
     pub(crate) fn relink(&mut self) {
-        let names: Vec<String> = self.chains.iter().map(|c| c.name.clone()).collect();
+        let names: Vec<String> = self.chains.iter().map(|c| c.name.to_string()).collect();
         for c in &mut self.chains {
             for r in &mut c.rules {
                 if let crate::rules::targets::Target::Jump(t)
@@ -485,7 +485,7 @@ impl RuleSet {
                     for (feature, module, ct) in r.features() {
                         out.push(FeatureUse {
                             table: t.name,
-                            chain: c.name.clone(),
+                            chain: c.name.to_string(),
                             rule: Some(i + 1),
                             location: Some(r.location.clone()),
                             feature,

@@ -71,10 +71,8 @@ fn find_loops(table: &Table, errors: &mut Vec<RuleError>) {
             match mark[j] {
                 1 => {
                     let from = path.iter().position(|&p| p == j).unwrap_or(0);
-                    let mut names: Vec<&str> = path[from..]
-                        .iter()
-                        .map(|&p| chains[p].name.as_str())
-                        .collect();
+                    let mut names: Vec<&str> =
+                        path[from..].iter().map(|&p| &*chains[p].name).collect();
                     names.push(&chains[j].name);
                     errors.push(RuleError::new(
                         &r.location,

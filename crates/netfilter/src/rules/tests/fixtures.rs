@@ -85,7 +85,7 @@ fn user_chains_print_sorted_after_builtins_and_jumps_are_linked() {
     let l =
         load4("*filter\n:ZZZ - [0:0]\n:AAA - [0:0]\n-A INPUT -j ZZZ\n-A INPUT -g AAA\nCOMMIT\n");
     let t = l.v4.table(TableName::Filter);
-    let names: Vec<&str> = t.chains().iter().map(|c| c.name.as_str()).collect();
+    let names: Vec<&str> = t.chains().iter().map(|c| &*c.name).collect();
     assert_eq!(names, ["INPUT", "FORWARD", "OUTPUT", "AAA", "ZZZ"]);
     let rules = &t.builtin(Hook::Input).unwrap().rules;
     assert_eq!(rules[0].target.chain().unwrap().index, 4);
