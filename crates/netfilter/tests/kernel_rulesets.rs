@@ -171,7 +171,7 @@ fn run(name: &str) -> Vec<String> {
                 Output::Log { line, .. } => logs.push(line),
                 Output::Table(_) => {}
                 Output::Transmit { iface, packet } => {
-                    emits.push((iface, describe::packet(&packet)))
+                    emits.push((iface.to_string(), describe::packet(&packet)))
                 }
             }
         }

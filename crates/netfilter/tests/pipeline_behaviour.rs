@@ -86,7 +86,7 @@ impl Lab {
         let mut sent = Vec::new();
         while let Some(o) = self.p.poll_output() {
             match o {
-                Output::Transmit { iface, packet } => sent.push((iface, packet)),
+                Output::Transmit { iface, packet } => sent.push((iface.to_string(), packet)),
                 Output::Log { line, .. } => self.logs.push(line),
                 Output::Table(_) => {}
             }

@@ -3,13 +3,15 @@
 //! packet (REJECT, MASQUERADE) takes.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use crate::packet::Addresses;
 
 /// One interface with its addresses (`ip addr`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Interface {
-    pub name: String,
+    /// Shared with every packet that names it, so a packet costs no copy of it.
+    pub name: Arc<str>,
     /// Address and prefix length, the primary address of each family first.
     pub addrs: Vec<(IpAddr, u8)>,
 }
@@ -19,7 +21,7 @@ pub struct Interface {
 pub struct Route {
     pub dst: IpAddr,
     pub prefix: u8,
-    pub iface: String,
+    pub iface: Arc<str>,
 }
 
 /// Interfaces and routes. `lo` (127.0.0.1/8, ::1/128) is always there.
@@ -74,7 +76,7 @@ impl Host {
 
     /// Adds an interface with addresses (`10.0.0.1/24` style pairs).
     pub fn add_iface(&mut self, name: &str, addrs: &[(IpAddr, u8)]) -> &mut Self {
-        match self.ifaces.iter_mut().find(|i| i.name == name) {
+        match self.ifaces.iter_mut().find(|i| &*i.name == name) {
             Some(i) => i.addrs.extend_from_slice(addrs),
             None => self.ifaces.push(Interface {
                 name: name.into(),
@@ -100,13 +102,13 @@ impl Host {
         self.routes.push(Route {
             dst,
             prefix,
-            iface: iface.into(),
+            iface: self.iface_name(iface),
         });
         self
     }
 
     pub fn iface(&self, name: &str) -> Option<&Interface> {
-        self.ifaces.iter().find(|i| i.name == name)
+        self.ifaces.iter().find(|i| &*i.name == name)
     }
 
     /// Whether `addr` is one of the host's own (the local routing table).
@@ -120,24 +122,30 @@ impl Host {
 
     /// The interface a packet to `dst` leaves by: local addresses by `lo`, then the longest
     /// matching connected prefix or route.
-    pub fn route(&self, dst: IpAddr) -> Option<&str> {
+    pub fn route(&self, dst: IpAddr) -> Option<&Arc<str>> {
         self.route_with_prefix(dst).map(|(i, _)| i)
+    }
+
+    /// The host's shared name for an interface (a new one for a name it does not know).
+    pub fn iface_name(&self, name: &str) -> Arc<str> {
+        match self.iface(name) {
+            Some(i) => i.name.clone(),
+            None => name.into(),
+        }
     }
 
     /// [`Host::route`] and the prefix length of the route taken (host routes for local
     /// addresses: 32 or 128).
-    pub fn route_with_prefix(&self, dst: IpAddr) -> Option<(&str, u8)> {
+    pub fn route_with_prefix(&self, dst: IpAddr) -> Option<(&Arc<str>, u8)> {
         if self.is_local(dst) {
-            return Some((LOOPBACK, if dst.is_ipv4() { 32 } else { 128 }));
+            // `lo` is always the first interface (Host::new).
+            return Some((&self.ifaces[0].name, if dst.is_ipv4() { 32 } else { 128 }));
         }
         let connected = self
             .ifaces
             .iter()
-            .flat_map(|i| i.addrs.iter().map(move |(a, p)| (*a, *p, i.name.as_str())));
-        let routed = self
-            .routes
-            .iter()
-            .map(|r| (r.dst, r.prefix, r.iface.as_str()));
+            .flat_map(|i| i.addrs.iter().map(move |(a, p)| (*a, *p, &i.name)));
+        let routed = self.routes.iter().map(|r| (r.dst, r.prefix, &r.iface));
         connected
             .chain(routed)
             .filter(|(net, p, _)| in_prefix(dst, *net, *p))
@@ -204,12 +212,16 @@ mod tests {
     #[test]
     fn routes_by_longest_prefix() {
         let h = router();
-        assert_eq!(h.route(ip("10.99.1.100")), Some("rtr-c"));
-        assert_eq!(h.route(ip("10.98.7.7")), Some("rtr-c"));
-        assert_eq!(h.route(ip("192.0.2.1")), Some("rtr-s"), "default route");
-        assert_eq!(h.route(ip("10.99.2.1")), Some(LOOPBACK));
-        assert_eq!(h.route(ip("fd00:99:1::100")), Some("rtr-c"));
-        assert_eq!(h.route(ip("fd00:1::1")), None);
+        assert_eq!(h.route(ip("10.99.1.100")).map(|i| &**i), Some("rtr-c"));
+        assert_eq!(h.route(ip("10.98.7.7")).map(|i| &**i), Some("rtr-c"));
+        assert_eq!(
+            h.route(ip("192.0.2.1")).map(|i| &**i),
+            Some("rtr-s"),
+            "default route"
+        );
+        assert_eq!(h.route(ip("10.99.2.1")).map(|i| &**i), Some(LOOPBACK));
+        assert_eq!(h.route(ip("fd00:99:1::100")).map(|i| &**i), Some("rtr-c"));
+        assert_eq!(h.route(ip("fd00:1::1")).map(|i| &**i), None);
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod tcpmss;
 mod walk;
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use ctguard_conntrack::intake::{self, LinkType};
 use ctguard_conntrack::{
@@ -80,7 +81,7 @@ pub struct Decision {
 #[derive(Clone, Debug)]
 pub enum Output {
     /// A packet leaving by an interface (the IP datagram, no link header).
-    Transmit { iface: String, packet: Vec<u8> },
+    Transmit { iface: Arc<str>, packet: Vec<u8> },
     /// A kernel log line (LOG target, conntrack's own lines), without the syslog prefix.
     Log { line: String, at: Instant },
     /// A connection entered or left the table (only with [`Pipeline::set_table_events`]).
@@ -103,8 +104,8 @@ pub(crate) enum CtRef {
 pub(crate) struct Pkt {
     pub buf: Vec<u8>,
     pub mac: Option<[u8; 14]>,
-    pub in_iface: Option<String>,
-    pub out_iface: Option<String>,
+    pub in_iface: Option<Arc<str>>,
+    pub out_iface: Option<Arc<str>>,
     pub mark: u32,
     pub ct: CtRef,
     pub ctstate: Option<CtState>,
@@ -316,7 +317,7 @@ impl Pipeline {
         };
         let mut pkt = Pkt::fresh(whole.unwrap_or_else(|| ip.packet.to_vec()));
         pkt.mac = mac;
-        pkt.in_iface = Some(iface.to_string());
+        pkt.in_iface = Some(self.host.iface_name(iface));
         self.prerouting(pkt, now)
     }
 
@@ -389,13 +390,11 @@ impl Pipeline {
         // Checksums are verified at PREROUTING only, and loopback vouches for its own.
         let checksum = hook == Hook::Prerouting && pkt.in_iface.as_deref() != Some(host::LOOPBACK);
         let o: Outcome = ct.conntrack_in(&ip, pkt.zone, pkt.mac, checksum, now);
-        let in_dev = pkt.in_iface.clone().unwrap_or_default();
-        let out_dev = if hook == Hook::Output {
-            pkt.out_iface.clone().unwrap_or_default()
-        } else {
-            String::new()
+        let out_dev = match hook {
+            Hook::Output => pkt.out_iface.as_deref(),
+            _ => None,
         };
-        self.drain_ct_logs(&in_dev, &out_dev);
+        self.drain_ct_logs(pkt.in_iface.as_deref().unwrap_or(""), out_dev.unwrap_or(""));
         if o.verdict == Verdict::Drop {
             return Err(Decision::dropped(None, None));
         }
@@ -505,7 +504,7 @@ impl Pipeline {
         if self.host.is_local(f.dst) {
             return self.run_path(pkt, Path::Input, decided, now);
         }
-        let Some(out) = self.host.route(f.dst).map(str::to_string) else {
+        let Some(out) = self.host.route(f.dst).cloned() else {
             return self.drop(&pkt, None);
         };
         if !decrement_ttl(&mut pkt.buf) {
@@ -519,7 +518,7 @@ impl Pipeline {
         let Some(f) = Fields::parse(&pkt.buf) else {
             return Decision::dropped(None, None);
         };
-        let Some(out) = self.host.route(f.dst).map(str::to_string) else {
+        let Some(out) = self.host.route(f.dst).cloned() else {
             return Decision::dropped(None, None);
         };
         pkt.out_iface = Some(out);
@@ -558,7 +557,7 @@ impl Pipeline {
                 && let Some(f) = Fields::parse(&pkt.buf)
                 && let Some(out) = self.host.route(f.dst)
             {
-                pkt.out_iface = Some(out.to_string());
+                pkt.out_iface = Some(out.clone());
             }
             if let Err(mut d) = self.hooks(*hook, tables, &mut pkt, &mut decided, now) {
                 d.path = Some(path);
@@ -588,13 +587,13 @@ impl Pipeline {
             conn = ct.confirm(now);
         }
         if transmit {
-            let iface = pkt.out_iface.clone().unwrap_or_default();
-            if iface == host::LOOPBACK && self.depth < 2 {
+            let iface = pkt.out_iface.clone().unwrap_or_else(|| Arc::from(""));
+            if &*iface == host::LOOPBACK && self.depth < 2 {
                 // Local traffic comes back in through lo, keeping its connection and mark:
                 // conntrack and NOTRACK leave a packet that already has one alone (the
                 // kernel source's nf_conntrack_in and xt_CT; no recording covers loopback).
                 let back = Pkt {
-                    in_iface: Some(host::LOOPBACK.to_string()),
+                    in_iface: Some(self.host.iface_name(host::LOOPBACK)),
                     out_iface: None,
                     mac: None,
                     looped: true,

@@ -99,7 +99,10 @@ impl Pipeline {
                 let Some(f) = super::Fields::parse(&pkt.buf) else {
                     return Step::Drop;
                 };
-                let (out, prefix) = self.host.route_with_prefix(f.src).unwrap_or(("", 0));
+                let (out, prefix) = match self.host.route_with_prefix(f.src) {
+                    Some((out, prefix)) => (&**out, prefix),
+                    None => ("", 0),
+                };
                 let loopback = pkt.in_iface.as_deref() == Some(super::host::LOOPBACK)
                     || out == super::host::LOOPBACK;
                 if self.icmp_limit.allow(now, *with, f.src, prefix, loopback) {
@@ -121,9 +124,9 @@ impl Pipeline {
             Target::Snat(r) => self.nat_step(Manip::Src, range(r), now),
             Target::Dnat(r) => self.nat_step(Manip::Dst, range(r), now),
             Target::Masquerade(p) => {
-                let out = pkt.out_iface.clone().unwrap_or_default();
+                let out = pkt.out_iface.as_deref().unwrap_or("");
                 let dst = super::Fields::parse(&pkt.buf).map(|f| f.dst);
-                let Some(src) = dst.and_then(|d| self.host.source_for(&out, d)) else {
+                let Some(src) = dst.and_then(|d| self.host.source_for(out, d)) else {
                     return Step::Drop;
                 };
                 let mut range = NatRange::to_addr(src);
