@@ -8,11 +8,11 @@
 //! and [`complete_checksum`] then fills in the checksum the NIC would have written, so that the
 //! golden shows what goes on the wire.
 
-use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 
 use crate::netns::Netns;
+use crate::packet_socket;
 
 /// PACKET_IGNORE_OUTGOING (linux/if_packet.h, since 4.20).
 const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
@@ -31,79 +31,17 @@ pub struct Capture {
 impl Capture {
     /// Opens the socket inside `ns`, bound to `interface`, and empties it.
     pub fn open(ns: &Netns, interface: &str) -> io::Result<Capture> {
-        let name = CString::new(interface).map_err(io::Error::other)?;
-        let protocol = (libc::ETH_P_ALL as u16).to_be();
-        let fd = ns
-            .run(|| -> io::Result<OwnedFd> {
-                // SAFETY: plain socket(2); the result is checked before it is wrapped.
-                let raw = unsafe {
-                    libc::socket(
-                        libc::AF_PACKET,
-                        libc::SOCK_RAW | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-                        libc::c_int::from(protocol),
-                    )
-                };
-                if raw < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                // SAFETY: `raw` is a fresh descriptor that nothing else owns.
-                let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-                let one: libc::c_int = 1;
-                // SAFETY: `one` is a c_int, passed with its size.
-                let rc = unsafe {
-                    libc::setsockopt(
-                        fd.as_raw_fd(),
-                        libc::SOL_PACKET,
-                        PACKET_IGNORE_OUTGOING,
-                        (&raw const one).cast::<libc::c_void>(),
-                        size_of::<libc::c_int>() as libc::socklen_t,
-                    )
-                };
-                if rc != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                // SAFETY: `one` is a c_int, passed with its size.
-                let rc = unsafe {
-                    libc::setsockopt(
-                        fd.as_raw_fd(),
-                        libc::SOL_PACKET,
-                        PACKET_AUXDATA,
-                        (&raw const one).cast::<libc::c_void>(),
-                        size_of::<libc::c_int>() as libc::socklen_t,
-                    )
-                };
-                if rc != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                // SAFETY: `name` is a valid NUL-terminated string.
-                let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
-                if index == 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                // SAFETY: sockaddr_ll is plain data; all-zero is a valid starting value.
-                let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-                addr.sll_family = libc::AF_PACKET as u16;
-                addr.sll_protocol = protocol;
-                addr.sll_ifindex = index as i32;
-                // SAFETY: `addr` is a properly initialised sockaddr_ll of the given length.
-                let rc = unsafe {
-                    libc::bind(
-                        fd.as_raw_fd(),
-                        (&raw const addr).cast::<libc::sockaddr>(),
-                        size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-                    )
-                };
-                if rc != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                Ok(fd)
-            })?
-            .map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!("capture on {interface} in {}: {e}", ns.name),
-                )
-            })?;
+        let fd = packet_socket::open(
+            ns,
+            interface,
+            (libc::ETH_P_ALL as u16).to_be(),
+            libc::SOCK_NONBLOCK,
+            |fd| {
+                packet_socket::set_int(fd, libc::SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)?;
+                packet_socket::set_int(fd, libc::SOL_PACKET, PACKET_AUXDATA, 1)
+            },
+            "capture",
+        )?;
         let capture = Capture { fd };
         // Frames from before the bind (other interfaces) may be queued.
         capture.take()?;

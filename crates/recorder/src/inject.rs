@@ -1,11 +1,11 @@
 //! Injecting Ethernet frames exactly as built, through an AF_PACKET socket bound to a veth in
 //! the client or server namespace.
 
-use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use crate::netns::Netns;
+use crate::packet_socket;
 
 /// A raw socket that sends frames out of one interface. It receives nothing (protocol 0).
 pub struct Injector {
@@ -17,46 +17,7 @@ impl Injector {
     /// Opens the socket inside `ns` and binds it to `interface` there; it keeps sending on that
     /// interface whatever namespace the sending thread is in.
     pub fn open(ns: &Netns, interface: &str) -> io::Result<Injector> {
-        let name = CString::new(interface).map_err(io::Error::other)?;
-        let fd = ns
-            .run(|| -> io::Result<OwnedFd> {
-                // SAFETY: plain socket(2); the result is checked before it is wrapped.
-                let raw = unsafe {
-                    libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0)
-                };
-                if raw < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                // SAFETY: `raw` is a fresh descriptor that nothing else owns.
-                let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-                // SAFETY: `name` is a valid NUL-terminated string.
-                let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
-                if index == 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                // SAFETY: sockaddr_ll is plain data; all-zero is a valid starting value.
-                let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-                addr.sll_family = libc::AF_PACKET as u16;
-                addr.sll_ifindex = index as i32;
-                // SAFETY: `addr` is a properly initialised sockaddr_ll of the given length.
-                let rc = unsafe {
-                    libc::bind(
-                        fd.as_raw_fd(),
-                        (&raw const addr).cast::<libc::sockaddr>(),
-                        size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-                    )
-                };
-                if rc != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                Ok(fd)
-            })?
-            .map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!("AF_PACKET on {interface} in {}: {e}", ns.name),
-                )
-            })?;
+        let fd = packet_socket::open(ns, interface, 0, 0, |_| Ok(()), "AF_PACKET")?;
         Ok(Injector {
             fd,
             interface: interface.to_string(),

@@ -6,6 +6,7 @@ mod capture;
 mod inject;
 mod kmsg;
 mod netns;
+mod packet_socket;
 mod probe;
 mod record;
 mod rules;
