@@ -1,7 +1,7 @@
 //! ICMP for IPv4 (RFC 792): the 8-byte header every message starts with.
 
 use crate::checksum;
-use crate::{be16, put16};
+use crate::put16;
 
 pub const HEADER_LEN: usize = 8;
 
@@ -43,34 +43,9 @@ crate::view! {
     Packet, HEADER_LEN
 }
 
+crate::icmp_header!(Packet, HEADER_LEN);
+
 impl<T: AsRef<[u8]>> Packet<T> {
-    pub fn msg_type(&self) -> u8 {
-        self.buffer.as_ref()[0]
-    }
-
-    pub fn msg_code(&self) -> u8 {
-        self.buffer.as_ref()[1]
-    }
-
-    pub fn checksum(&self) -> u16 {
-        be16(self.buffer.as_ref(), 2)
-    }
-
-    /// Bytes 4-5: the identifier of queries and replies.
-    pub fn ident(&self) -> u16 {
-        be16(self.buffer.as_ref(), 4)
-    }
-
-    /// Bytes 6-7: the sequence number of queries and replies.
-    pub fn seq_number(&self) -> u16 {
-        be16(self.buffer.as_ref(), 6)
-    }
-
-    /// What follows the header: for errors, the quoted packet.
-    pub fn data(&self) -> &[u8] {
-        &self.buffer.as_ref()[HEADER_LEN..]
-    }
-
     /// True when the checksum over the whole message verifies.
     pub fn verify_checksum(&self) -> bool {
         checksum::sum(self.buffer.as_ref()).verifies()

@@ -2,7 +2,7 @@
 //! (RFC 4861 section 4.5), whose options can quote the redirected packet.
 
 use crate::checksum;
-use crate::{Error, Result, array, be16, put16};
+use crate::{array, put16};
 
 pub const HEADER_LEN: usize = 8;
 /// A redirect: the header, then target and destination addresses.
@@ -52,33 +52,9 @@ crate::view! {
     Packet, HEADER_LEN
 }
 
+crate::icmp_header!(Packet, HEADER_LEN);
+
 impl<T: AsRef<[u8]>> Packet<T> {
-    pub fn msg_type(&self) -> u8 {
-        self.buffer.as_ref()[0]
-    }
-
-    pub fn msg_code(&self) -> u8 {
-        self.buffer.as_ref()[1]
-    }
-
-    pub fn checksum(&self) -> u16 {
-        be16(self.buffer.as_ref(), 2)
-    }
-
-    /// Bytes 4-5: the identifier of echo and node information messages.
-    pub fn ident(&self) -> u16 {
-        be16(self.buffer.as_ref(), 4)
-    }
-
-    pub fn seq_number(&self) -> u16 {
-        be16(self.buffer.as_ref(), 6)
-    }
-
-    /// What follows the 8-byte header: for errors, the quoted packet.
-    pub fn data(&self) -> &[u8] {
-        &self.buffer.as_ref()[HEADER_LEN..]
-    }
-
     /// True when the checksum, over the pseudo-header and the whole message, verifies.
     pub fn verify_checksum(&self, src: &[u8; 16], dst: &[u8; 16]) -> bool {
         let b = self.buffer.as_ref();
@@ -100,24 +76,12 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     }
 }
 
-/// A redirect message: header, target, destination, then neighbour discovery options.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct Redirect<T: AsRef<[u8]>> {
-    buffer: T,
+crate::view! {
+    /// A redirect message: header, target, destination, then neighbour discovery options.
+    Redirect, REDIRECT_LEN
 }
 
 impl<T: AsRef<[u8]>> Redirect<T> {
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        if buffer.as_ref().len() < REDIRECT_LEN {
-            return Err(Error::Truncated);
-        }
-        Ok(Redirect { buffer })
-    }
-
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
     pub fn target(&self) -> [u8; 16] {
         array(self.buffer.as_ref(), 8)
     }
@@ -165,7 +129,10 @@ mod tests {
         let r = Redirect::new_checked(&m[..]).unwrap();
         assert_eq!((r.target()[0], r.destination()[0]), (0xfe, 0x20));
         assert_eq!(r.options()[..2], [ND_OPT_REDIRECTED_HEADER, 1]);
-        assert_eq!(Redirect::new_checked(&m[..39]), Err(Error::Truncated));
+        assert_eq!(
+            Redirect::new_checked(&m[..39]),
+            Err(crate::Error::Truncated)
+        );
     }
 
     #[test]

@@ -40,6 +40,43 @@ macro_rules! view {
     };
 }
 
+/// The 8-byte header ICMP and ICMPv6 share: type, code, checksum, and the identifier and
+/// sequence number of queries, then the data (an error's quoted packet).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! icmp_header {
+    ($name:ident, $len:expr) => {
+        impl<T: AsRef<[u8]>> $name<T> {
+            pub fn msg_type(&self) -> u8 {
+                self.buffer.as_ref()[0]
+            }
+
+            pub fn msg_code(&self) -> u8 {
+                self.buffer.as_ref()[1]
+            }
+
+            pub fn checksum(&self) -> u16 {
+                $crate::be16(self.buffer.as_ref(), 2)
+            }
+
+            /// Bytes 4-5: the identifier of queries and replies.
+            pub fn ident(&self) -> u16 {
+                $crate::be16(self.buffer.as_ref(), 4)
+            }
+
+            /// Bytes 6-7: the sequence number of queries and replies.
+            pub fn seq_number(&self) -> u16 {
+                $crate::be16(self.buffer.as_ref(), 6)
+            }
+
+            /// What follows the header: for errors, the quoted packet.
+            pub fn data(&self) -> &[u8] {
+                &self.buffer.as_ref()[$len..]
+            }
+        }
+    };
+}
+
 pub mod checksum;
 pub mod ethernet;
 pub mod icmpv4;
