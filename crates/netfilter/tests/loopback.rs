@@ -81,3 +81,14 @@ fn a_drop_in_input_after_the_loop_is_the_packets_fate() {
         Some("filter INPUT 1")
     );
 }
+
+#[test]
+fn input_sees_the_entry_output_created_and_confirmed() {
+    // CONNMARK in OUTPUT marks the new entry; back in over lo, INPUT reads that mark.
+    let (_, logs) = run(
+        "iptables -t mangle -A OUTPUT -o lo -j CONNMARK --set-mark 5\n\
+         iptables -A INPUT -i lo -m connmark --mark 5 -j LOG --log-prefix 'marked '\n",
+    );
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert!(logs[0].starts_with("marked IN=lo "), "{logs:?}");
+}

@@ -112,13 +112,13 @@ pub(crate) struct Pkt {
     pub dir: Option<Dir>,
     pub zone: u16,
     pub notrack: bool,
-    /// Came back in over loopback after OUTPUT and POSTROUTING: already tracked.
-    pub looped: bool,
     /// Sent by a local socket (owned by root): LOG `--log-uid` prints `UID=0 GID=0`.
     pub socket: bool,
-    /// A REJECT reply carrying its offending packet's connection (the kernel's
-    /// `nf_ct_attach`): it is not tracked again and never confirms it.
-    pub attached: bool,
+    /// The packet arrived with its connection: a REJECT reply carrying its offending
+    /// packet's (the kernel's `nf_ct_attach`), or a local packet back in over loopback. It
+    /// is not tracked again, NOTRACK and CT leave it alone, and it never confirms or
+    /// abandons an entry.
+    pub preset_ct: bool,
 }
 
 impl Pkt {
@@ -135,9 +135,8 @@ impl Pkt {
             dir: None,
             zone: 0,
             notrack: false,
-            looped: false,
             socket: false,
-            attached: false,
+            preset_ct: false,
         }
     }
 }
@@ -373,7 +372,7 @@ impl Pipeline {
             HookVerdict::Drop(r) => return Err(Decision::dropped(r, pkt.ctstate)),
             HookVerdict::Reject(r, _) => return Err(Decision::dropped(Some(r), pkt.ctstate)),
         }
-        if pkt.attached || pkt.looped {
+        if pkt.preset_ct {
             return Ok(());
         }
         if pkt.notrack {
@@ -461,7 +460,7 @@ impl Pipeline {
 
     fn drop(&mut self, pkt: &Pkt, rule: Option<RuleRef>) -> Decision {
         if pkt.ct == CtRef::Unconfirmed
-            && !pkt.attached
+            && !pkt.preset_ct
             && let Some(ct) = self.ct.as_mut()
         {
             ct.abandon();
@@ -581,7 +580,7 @@ impl Pipeline {
             _ => None,
         };
         if pkt.ct == CtRef::Unconfirmed
-            && !pkt.attached
+            && !pkt.preset_ct
             && let Some(ct) = self.ct.as_mut()
         {
             conn = ct.confirm(now);
@@ -596,9 +595,10 @@ impl Pipeline {
                     in_iface: Some(self.host.iface_name(host::LOOPBACK)),
                     out_iface: None,
                     mac: None,
-                    looped: true,
                     socket: false,
-                    attached: pkt.attached,
+                    preset_ct: true,
+                    // The entry this packet created is confirmed now.
+                    ct: conn.map_or(pkt.ct, CtRef::Confirmed),
                     ..pkt.clone()
                 };
                 self.depth += 1;
@@ -648,7 +648,7 @@ impl Pipeline {
             ctstate: tracked.then_some(CtState::Related),
             dir: offending.dir.map(Dir::flip),
             zone: offending.zone,
-            attached: tracked,
+            preset_ct: tracked,
             ..Pkt::fresh(reply)
         };
         self.depth += 1;

@@ -32,7 +32,7 @@ impl Pipeline {
             return HookVerdict::Accept(None);
         }
         let mut verdict = HookVerdict::Accept(None);
-        let first = pkt.ct == CtRef::Unconfirmed && !pkt.attached;
+        let first = pkt.ct == CtRef::Unconfirmed && !pkt.preset_ct;
         if first && self.ct.as_ref().is_some_and(|c| !c.nat_done(manip)) {
             verdict = self.walk(TableName::Nat, hook, pkt, now);
             if let HookVerdict::Accept(_) = verdict

@@ -40,7 +40,7 @@ impl Pipeline {
             Target::None => Step::Continue,
             // A packet that already has its connection (back over loopback, or a REJECT
             // reply) keeps it.
-            Target::Notrack | Target::Ct(_) if pkt.looped || pkt.attached => Step::Continue,
+            Target::Notrack | Target::Ct(_) if pkt.preset_ct => Step::Continue,
             Target::Notrack => {
                 pkt.notrack = true;
                 Step::Continue
