@@ -153,11 +153,11 @@ impl Replayer {
                 Output::Table(e) => {
                     let conn = match &e {
                         ctguard_conntrack::Event::New { id, .. } => {
-                            self.pipeline.conntrack().and_then(|c| c.get(*id)).cloned()
+                            self.pipeline.conntrack().and_then(|c| c.get(*id))
                         }
                         _ => None,
                     };
-                    self.summary.table_event(&e, conn.as_ref(), now);
+                    self.summary.table_event(&e, conn, now);
                 }
                 Output::Transmit { .. } => {}
             }
