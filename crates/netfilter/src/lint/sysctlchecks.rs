@@ -210,6 +210,8 @@ fn established(s: &SysctlInput<'_>, out: &mut Vec<Finding>) {
         return;
     }
     let location = line_of(s.conf, ESTABLISHED_KEY).map(|(l, _)| l);
+    // Both outcomes are recorded: conformance/goldens/tcp-pickup-loose (a mid-stream
+    // segment is NEW) and tcp-pickup-strict (INVALID, no entry).
     let after = if s.settings.tcp_loose {
         "With nf_conntrack_tcp_loose = 1 (in force), the tracker picks the connection up \
          mid-stream: that packet creates a new entry and its state is NEW, not ESTABLISHED. A \
