@@ -79,12 +79,17 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn original(&self) -> &Tuple {
-        &self.tuple[Dir::Original.index()]
+    pub fn original(&self) -> Tuple {
+        self.tuple[Dir::Original.index()]
     }
 
-    pub fn reply(&self) -> &Tuple {
-        &self.tuple[Dir::Reply.index()]
+    pub fn reply(&self) -> Tuple {
+        self.tuple[Dir::Reply.index()]
+    }
+
+    /// The tuple of packets travelling in `dir`.
+    pub fn tuple(&self, dir: Dir) -> Tuple {
+        self.tuple[dir.index()]
     }
 
     pub fn is_expired(&self, now: Instant) -> bool {

@@ -56,7 +56,7 @@ impl Conntrack {
             return Err(NatError::WrongFamily);
         }
         let zone = conn.zone;
-        let current = crate::engine::invert(conn.reply()).unwrap_or(*conn.original());
+        let current = crate::engine::invert(&conn.reply()).unwrap_or(conn.original());
         let new = self.unique_tuple(&current, range, manip, zone, now);
         let conn = self.unconfirmed_mut().expect("checked above");
         if new != current

@@ -81,7 +81,7 @@ pub fn proc_line(c: &Conn, now: Instant, acct: bool, out: &mut String) {
         }
         _ => {}
     }
-    tuple(o, out);
+    tuple(&o, out);
     let counters = |d: Dir, out: &mut String| {
         if acct {
             let a = c.acct[d.index()];
@@ -92,7 +92,7 @@ pub fn proc_line(c: &Conn, now: Instant, acct: bool, out: &mut String) {
     if !c.status.has(Status::SEEN_REPLY) {
         out.push_str("[UNREPLIED] ");
     }
-    tuple(c.reply(), out);
+    tuple(&c.reply(), out);
     counters(Dir::Reply, out);
     if c.status.has(Status::ASSURED) {
         out.push_str("[ASSURED] ");

@@ -32,7 +32,7 @@ impl ConnQuery for Conns<'_> {
                 !matches!(
                     c.tcp().map(|t| t.state()),
                     Some(TcpState::TimeWait | TcpState::Close)
-                ) && f(c.original())
+                ) && f(&c.original())
             })
             .count() as u32
     }
@@ -45,8 +45,8 @@ impl Pipeline {
         v.dir = pkt.dir;
         if let Some(c) = self.conn(pkt.ct) {
             v.status = c.status.0;
-            v.original = Some(*c.original());
-            v.reply = Some(*c.reply());
+            v.original = Some(c.original());
+            v.reply = Some(c.reply());
             v.mark = c.mark;
             v.expires_in = now.until(c.expires).as_secs() as u32;
         }
