@@ -92,6 +92,11 @@ impl FrameBuf {
         self.ends.push(self.data.len() as u32);
     }
 
+    pub fn clear(&mut self) {
+        self.data.clear();
+        self.ends.clear();
+    }
+
     pub fn len(&self) -> usize {
         self.ends.len()
     }
@@ -108,4 +113,59 @@ impl FrameBuf {
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
         (0..self.len()).map(|i| self.get(i))
     }
+}
+
+/// Connection `i` of the TCP workloads: client 10.(1 + i>>16).(i>>8).(i), port
+/// 40000 + i % 20000, to 10.2.0.1:80; client ISN 1000 + i, server ISN 5000 + i.
+pub fn tcp_endpoints(i: u32) -> ([u8; 4], u16, [u8; 4], u16, u32, u32) {
+    let client = [10, 1 + (i >> 16) as u8, (i >> 8) as u8, i as u8];
+    let cport = 40000 + (i % 20000) as u16;
+    (
+        client,
+        cport,
+        [10, 2, 0, 1],
+        80,
+        1000u32.wrapping_add(i),
+        5000u32.wrapping_add(i),
+    )
+}
+
+/// The ten segments of connection `i`: handshake, a 100-byte segment each way with its ACK,
+/// FIN each way and the last ACK. `true` marks client-to-server segments.
+pub fn tcp_lifecycle(i: u32) -> [(bool, Segment); 10] {
+    use tcp_flags::*;
+    let (client, cport, server, sport, c, s) = tcp_endpoints(i);
+    let seg = |to_server: bool, seq: u32, ack: u32, flags: u8, payload: u16| {
+        let (src, dst, sp, dp) = if to_server {
+            (client, server, cport, sport)
+        } else {
+            (server, client, sport, cport)
+        };
+        (
+            to_server,
+            Segment {
+                src,
+                dst,
+                sport: sp,
+                dport: dp,
+                seq,
+                ack,
+                flags,
+                window: 65535,
+                payload,
+            },
+        )
+    };
+    [
+        seg(true, c, 0, SYN, 0),
+        seg(false, s, c + 1, SYN | ACK, 0),
+        seg(true, c + 1, s + 1, ACK, 0),
+        seg(true, c + 1, s + 1, PSH | ACK, 100),
+        seg(false, s + 1, c + 101, ACK, 0),
+        seg(false, s + 1, c + 101, PSH | ACK, 100),
+        seg(true, c + 101, s + 101, ACK, 0),
+        seg(true, c + 101, s + 101, FIN | ACK, 0),
+        seg(false, s + 101, c + 102, FIN | ACK, 0),
+        seg(true, c + 102, s + 102, ACK, 0),
+    ]
 }

@@ -38,6 +38,16 @@ impl Report {
         }
     }
 
+    /// Threads that ran side by side: the packets add up, the slowest thread's time is the
+    /// wall time.
+    pub fn from_threads(workload: &str, runs: &[(u64, f64, u64)]) -> Report {
+        let packets = runs.iter().map(|r| r.0).sum();
+        let secs = runs.iter().map(|r| r.1).fold(0.0, f64::max);
+        let mut r = Report::new(workload, runs.len(), packets, secs);
+        r.entries = runs.iter().map(|r| r.2).sum();
+        r
+    }
+
     pub fn extra(mut self, name: &str, value: f64) -> Report {
         self.extra.insert(name.to_string(), value);
         self

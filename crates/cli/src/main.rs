@@ -1,5 +1,6 @@
 //! `ctguard`: see what Linux connection tracking does with your traffic.
 
+mod bench;
 mod check;
 mod demo;
 mod demo_incident;
@@ -80,6 +81,10 @@ enum Command {
     /// crowd) through the rules and the tracker, with replay's outputs; --write-pcap keeps
     /// the packets for replay or a real kernel.
     Simulate(Box<simulate::Args>),
+    /// Time the engine on named workloads (OVS's UDP benchmark, a TCP mix, a million
+    /// established connections, a SYN flood, large rule sets, replay): Mpps, ns per packet
+    /// and bytes per connection, as text or --json. See BENCHMARKS.md.
+    Bench(Box<bench::Args>),
     /// List every tracker setting with its value, as `sysctl -a` prints them; with
     /// `--conf`, after applying a sysctl.conf file (as `sysctl -p FILE`).
     Sysctl {
@@ -113,6 +118,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay::run(&args).map_err(|replay::Unreadable(m)| m),
         Command::Diff(args) => diff::run(&args),
         Command::Simulate(args) => simulate::run(&args),
+        Command::Bench(args) => bench::run(&args),
         Command::Lint(args) => match lint::run(&args) {
             Ok(true) => return ExitCode::from(1),
             Ok(false) => Ok(()),

@@ -13,6 +13,33 @@ use std::path::PathBuf;
 
 use crate::Report;
 
+/// Runs `work` on `threads` threads that start together; each returns (packets, seconds of
+/// its timed part, entries). The first error wins.
+pub(crate) fn timed_threads<F>(threads: usize, work: F) -> Result<Vec<(u64, f64, u64)>, String>
+where
+    F: Fn(usize) -> Result<(u64, f64, u64), String> + Sync,
+{
+    let barrier = std::sync::Barrier::new(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (work, barrier) = (&work, &barrier);
+                s.spawn(move || {
+                    barrier.wait();
+                    work(t)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| "a benchmark thread panicked".to_string())?
+            })
+            .collect()
+    })
+}
+
 /// A named workload, as `ctguard bench NAME` takes it.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Workload {
