@@ -558,15 +558,10 @@ impl Conntrack {
                         protocol::GRE => ProtoState::Gre(gre::GreTimeouts::new(&self.sysctl)),
                         _ => ProtoState::Generic,
                     };
-                    let conn = Conn {
-                        tuple: [tuple, reply],
-                        status: Status::default(),
-                        expires: now,
-                        mark: 0,
-                        zone,
-                        proto,
-                        acct: Default::default(),
-                    };
+                    let mut conn = Conn::new(&tuple, &reply, zone, proto, now);
+                    if self.sysctl.acct {
+                        conn.enable_acct();
+                    }
                     (Target::Pending(conn), Dir::Original)
                 }
             };
@@ -717,11 +712,7 @@ impl Conntrack {
             self.logged
                 .report(sysctl, &mut self.events, proto, &line, now);
         }
-        let acct = |c: &mut Conn| {
-            let a = &mut c.acct[dir.index()];
-            a.packets += 1;
-            a.bytes += len;
-        };
+        let acct = |c: &mut Conn| c.account(dir, len);
         match update {
             Update::Invalid(r) => return self.finish_invalid(proto, r, now),
             Update::Reopen => {
@@ -804,7 +795,7 @@ impl Conntrack {
                 if self
                     .table
                     .get(id)
-                    .is_some_and(|c| c.tuple[dir.index()].dst == ip.dst) =>
+                    .is_some_and(|c| c.tuple(dir).dst == ip.dst) =>
             {
                 Outcome::state(CtState::Related, Some(dir), Some(id))
             }

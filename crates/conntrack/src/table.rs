@@ -114,7 +114,7 @@ impl Table {
                     continue 'restart;
                 }
                 let dir = node_dir(n);
-                if s.conn.zone == zone && s.conn.tuple[dir.index()] == *t {
+                if s.conn.zone == zone && s.conn.has_tuple(dir, t) {
                     return Some((ConnId(n >> 1), dir));
                 }
                 n = s.next[(n & 1) as usize];
@@ -127,8 +127,8 @@ impl Table {
     pub fn insert(&mut self, mut conn: Conn) -> ConnId {
         conn.status.set(Status::CONFIRMED);
         let hb = [
-            self.bucket(self.hash(&conn.tuple[0], conn.zone)) as usize,
-            self.bucket(self.hash(&conn.tuple[1], conn.zone)) as usize,
+            self.bucket(self.hash(&conn.original(), conn.zone)) as usize,
+            self.bucket(self.hash(&conn.reply(), conn.zone)) as usize,
         ];
         let id = match self.free.pop() {
             Some(id) => id,
@@ -173,7 +173,7 @@ impl Table {
     pub fn remove(&mut self, id: ConnId) -> Conn {
         let (zone, t0, t1) = {
             let c = &self.slot(node(id.0, Dir::Original)).conn;
-            (c.zone, c.tuple[0], c.tuple[1])
+            (c.zone, c.original(), c.reply())
         };
         let b0 = self.bucket(self.hash(&t0, zone)) as usize;
         let b1 = self.bucket(self.hash(&t1, zone)) as usize;
@@ -286,7 +286,7 @@ mod tests {
     fn both_directions_find_the_same_entry() {
         let mut t = Table::new(512, 1);
         let c = conn(1000, false, 100);
-        let (o, r) = (c.tuple[0], c.tuple[1]);
+        let (o, r) = (c.original(), c.reply());
         let id = t.insert(c);
         let mut none = |_c: Conn| panic!("nothing expired");
         assert_eq!(
@@ -317,7 +317,7 @@ mod tests {
         for p in 0..10 {
             t1.insert(conn(p, false, if p % 2 == 0 { 5 } else { 1000 }));
         }
-        let probe = conn(9999, false, 0).tuple[0];
+        let probe = conn(9999, false, 0).original();
         let mut reaped = 0;
         assert!(
             t1.find(&probe, 0, Instant::from_nanos(10), &mut |_| reaped += 1)
@@ -361,11 +361,11 @@ mod tests {
         assert_eq!(nodes, vec![a, a]);
         let probe = conn(1, false, 0);
         assert_eq!(
-            t.find(&probe.tuple[0], 0, Instant::ZERO, &mut |_| ()),
+            t.find(&probe.original(), 0, Instant::ZERO, &mut |_| ()),
             Some((a, Dir::Original))
         );
         assert_eq!(
-            t.find(&probe.tuple[1], 0, Instant::ZERO, &mut |_| ()),
+            t.find(&probe.reply(), 0, Instant::ZERO, &mut |_| ()),
             Some((a, Dir::Reply))
         );
     }
@@ -379,7 +379,7 @@ mod tests {
         assert_eq!(t.buckets(), 2048);
         assert_eq!(t.len(), 100);
         assert_eq!(t.ids_in_proc_order().len(), 100);
-        let probe = conn(42, false, 0).tuple[1];
+        let probe = conn(42, false, 0).reply();
         assert!(t.find(&probe, 0, Instant::ZERO, &mut |_| ()).is_some());
     }
 }

@@ -41,7 +41,7 @@ pub fn nat_icmp_reply(conn: &Conn, dir: Dir, manip: Manip, packet: &mut [u8]) ->
     if !conn.status.has(bit) {
         return true;
     }
-    let other = conn.tuple[dir.flip().index()];
+    let other = conn.tuple(dir.flip());
     let inner = manip.flip();
     manip_quoted(&mut packet[at + 8..], &other, inner, v6);
     // The quote changed: the error's checksum is computed afresh.

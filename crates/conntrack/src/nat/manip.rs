@@ -21,7 +21,7 @@ pub fn nat_packet(conn: &Conn, dir: Dir, manip: Manip, packet: &mut [u8]) -> boo
     if !conn.status.has(bit) {
         return false;
     }
-    let Some(target) = invert(&conn.tuple[dir.flip().index()]) else {
+    let Some(target) = invert(&conn.tuple(dir.flip())) else {
         return false;
     };
     manip_packet(packet, &target, manip)

@@ -62,7 +62,7 @@ impl Conntrack {
         if new != current
             && let Some(reply) = crate::engine::invert(&new)
         {
-            conn.tuple[1] = reply;
+            conn.set_reply(&reply);
             conn.status.set(manip.nat_bit());
         }
         conn.status.set(manip.done_bit());

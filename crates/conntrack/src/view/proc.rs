@@ -84,7 +84,7 @@ pub fn proc_line(c: &Conn, now: Instant, acct: bool, out: &mut String) {
     tuple(&o, out);
     let counters = |d: Dir, out: &mut String| {
         if acct {
-            let a = c.acct[d.index()];
+            let a = c.acct(d);
             let _ = write!(out, "packets={} bytes={} ", a.packets, a.bytes);
         }
     };
@@ -105,7 +105,6 @@ pub fn proc_line(c: &Conn, now: Instant, acct: bool, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entry::Counter;
     use crate::tuple::{L3, addr_bytes};
 
     #[test]
@@ -127,24 +126,11 @@ mod tests {
         };
         let mut status = Status::default();
         status.set(Status::SEEN_REPLY);
-        let c = Conn {
-            tuple: [o, r],
-            status,
-            expires: Instant::from_secs_f64(30.5),
-            mark: 0,
-            zone: 0,
-            proto: ProtoState::Generic,
-            acct: [
-                Counter {
-                    packets: 1,
-                    bytes: 58,
-                },
-                Counter {
-                    packets: 1,
-                    bytes: 58,
-                },
-            ],
-        };
+        let mut c = Conn::new(&o, &r, 0, ProtoState::Generic, Instant::from_secs_f64(30.5));
+        c.status = status;
+        c.enable_acct();
+        c.account(Dir::Original, 58);
+        c.account(Dir::Reply, 58);
         let mut s = String::new();
         proc_line(&c, Instant::from_secs_f64(1.0), true, &mut s);
         assert_eq!(
