@@ -37,7 +37,7 @@ pub fn shard_of(ip: &Ip<'_>, shards: usize) -> usize {
     for v in [word(lo, 0), word(lo, 8), word(hi, 0), word(hi, 8)] {
         h = (h ^ v).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29);
     }
-    ((h >> 32) * shards as u64 >> 32) as usize
+    (((h >> 32) * shards as u64) >> 32) as usize
 }
 
 #[cfg(test)]
