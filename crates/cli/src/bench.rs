@@ -52,7 +52,7 @@ pub fn run(a: &Args) -> Result<(), String> {
     p.batch = a.batch;
     p.conns = a.conns;
     p.pcap = a.pcap.clone();
-    p.scratch = PathBuf::from("target/ctguard-bench");
+    p.scratch = std::env::temp_dir().join("ctguard-bench");
     for w in list {
         for _ in 0..a.repeat.max(1) {
             let r = w.run(&p).map_err(|e| format!("bench {w}: {e}"))?;
