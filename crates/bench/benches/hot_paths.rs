@@ -80,10 +80,11 @@ fn tcp_established(c: &mut Criterion) {
 }
 
 fn big_table(c: &mut Criterion) {
-    let mut sysctl = Sysctl::default();
-    sysctl.max = 1 << 20;
-    sysctl.buckets = 1 << 17;
-    let mut ct = quiet(sysctl);
+    let mut ct = quiet(Sysctl {
+        max: 1 << 20,
+        buckets: 1 << 17,
+        ..Sysctl::default()
+    });
     let frames: Vec<Vec<u8>> = (0..100_000u32)
         .map(|i| {
             udp4(
