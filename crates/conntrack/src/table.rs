@@ -12,23 +12,37 @@ const NIL: u32 = u32::MAX;
 /// How many buckets early drop searches, starting at the new tuple's bucket.
 pub const EVICTION_RANGE: u32 = 8;
 
+/// The most hashes [`Table::warm`] takes at once.
+pub const WARM_BATCH: usize = 32;
+
+/// Entries are stored in chunks of this many, so that growing the table never moves them.
+const CHUNK: usize = 4096;
+
 /// The kernel allocates buckets a page of heads at a time: 4096 / 8 = 512.
 pub fn round_buckets(n: u32) -> u32 {
     n.max(1).div_ceil(512).saturating_mul(512)
 }
 
-#[derive(Debug)]
-struct Slot {
-    conn: Conn,
+/// What a chain walk needs of an entry, kept apart from the entry so that a walk reads a
+/// small, cache-resident array and touches an entry only when it may be the one sought or
+/// may have expired.
+#[derive(Copy, Clone, Debug)]
+struct Links {
     /// Next node in the chain of each direction's bucket; a node is `slot << 1 | dir`.
     next: [u32; 2],
+    /// Whole seconds of `expires`, rounded down: a lower bound, so an entry whose bound is
+    /// still ahead of the clock cannot have expired. Zero when unknown.
+    expires_floor: u32,
+    /// Eight bits of each direction's hash: a tuple with another tag cannot match.
+    tag: [u8; 2],
 }
 
 #[derive(Debug)]
 pub struct Table {
     seed: u64,
     heads: Vec<u32>,
-    slots: Vec<Option<Slot>>,
+    links: Vec<Links>,
+    chunks: Vec<Box<[Option<Conn>]>>,
     free: Vec<u32>,
     len: u32,
 }
@@ -47,12 +61,23 @@ fn node_dir(n: u32) -> Dir {
     }
 }
 
+#[inline]
+fn tag(hash: u32) -> u8 {
+    hash as u8
+}
+
+#[inline]
+fn floor_secs(t: Instant) -> u32 {
+    (t.as_nanos() / 1_000_000_000).min(u64::from(u32::MAX)) as u32
+}
+
 impl Table {
     pub fn new(buckets: u32, seed: u64) -> Self {
         Table {
             seed,
             heads: vec![NIL; round_buckets(buckets) as usize],
-            slots: Vec::new(),
+            links: Vec::new(),
+            chunks: Vec::new(),
             free: Vec::new(),
             len: 0,
         }
@@ -75,25 +100,63 @@ impl Table {
         scale(hash, self.buckets())
     }
 
-    pub fn get(&self, id: ConnId) -> Option<&Conn> {
-        self.slots.get(id.0 as usize)?.as_ref().map(|s| &s.conn)
-    }
-
-    pub fn get_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
-        self.slots
-            .get_mut(id.0 as usize)?
-            .as_mut()
-            .map(|s| &mut s.conn)
-    }
-
-    fn slot(&self, n: u32) -> &Slot {
-        self.slots[(n >> 1) as usize]
+    #[inline]
+    fn slot(&self, id: u32) -> Option<&Conn> {
+        self.chunks
+            .get(id as usize / CHUNK)?
+            .get(id as usize % CHUNK)?
             .as_ref()
-            .expect("linked node points at a live slot")
+    }
+
+    #[inline]
+    fn live(&self, id: u32) -> &Conn {
+        self.slot(id).expect("linked node points at a live slot")
+    }
+
+    pub fn get(&self, id: ConnId) -> Option<&Conn> {
+        self.slot(id.0)
+    }
+
+    /// The entry, to change. Its cached expiry bound is forgotten, as the caller may lower
+    /// `expires`; the next walk that meets it, or [`Table::refresh`], learns it again.
+    pub fn get_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
+        let c = self
+            .chunks
+            .get_mut(id.0 as usize / CHUNK)?
+            .get_mut(id.0 as usize % CHUNK)?
+            .as_mut()?;
+        self.links[id.0 as usize].expires_floor = 0;
+        Some(c)
+    }
+
+    /// Learns an entry's expiry again after a change through [`Table::get_mut`].
+    pub fn refresh(&mut self, id: ConnId) {
+        if let Some(c) = self.slot(id.0) {
+            let f = floor_secs(c.expires);
+            self.links[id.0 as usize].expires_floor = f;
+        }
+    }
+
+    /// Brings the buckets of `hashes`, and the first entry of each, towards the cache: the
+    /// loads of a whole batch go out together instead of one miss after another, packet by
+    /// packet. Only a hint: nothing changes.
+    pub fn warm(&self, hashes: &[u32]) {
+        let mut first = [NIL; WARM_BATCH];
+        for (f, &h) in first.iter_mut().zip(hashes) {
+            *f = self.heads[self.bucket(h) as usize];
+        }
+        let mut touched = 0u32;
+        for &n in first.iter().take(hashes.len()) {
+            if n != NIL {
+                touched ^= self.links[(n >> 1) as usize].next[0];
+                touched ^= self.slot(n >> 1).map_or(0, |c| u32::from(c.zone));
+            }
+        }
+        core::hint::black_box(touched);
     }
 
     fn next_of(&self, n: u32) -> u32 {
-        self.slot(n).next[(n & 1) as usize]
+        self.links[(n >> 1) as usize].next[(n & 1) as usize]
     }
 
     /// Looks a tuple up, reaping expired entries met on the chain as the kernel's lookup does.
@@ -104,20 +167,31 @@ impl Table {
         now: Instant,
         reaped: &mut impl FnMut(Conn),
     ) -> Option<(ConnId, Dir)> {
-        let b = self.bucket(self.hash(t, zone));
+        let hash = self.hash(t, zone);
+        let b = self.bucket(hash) as usize;
+        let want = tag(hash);
+        let now_s = floor_secs(now);
         'restart: loop {
-            let mut n = self.heads[b as usize];
+            let mut n = self.heads[b];
             while n != NIL {
-                let s = self.slot(n);
-                if s.conn.is_expired(now) {
-                    reaped(self.remove(ConnId(n >> 1)));
-                    continue 'restart;
-                }
+                let id = n >> 1;
+                let l = self.links[id as usize];
                 let dir = node_dir(n);
-                if s.conn.zone == zone && s.conn.has_tuple(dir, t) {
-                    return Some((ConnId(n >> 1), dir));
+                if l.expires_floor <= now_s {
+                    let c = self.live(id);
+                    if c.is_expired(now) {
+                        reaped(self.remove(ConnId(id)));
+                        continue 'restart;
+                    }
+                    self.links[id as usize].expires_floor = floor_secs(c.expires);
                 }
-                n = s.next[(n & 1) as usize];
+                if l.tag[dir.index()] == want {
+                    let c = self.live(id);
+                    if c.zone == zone && c.has_tuple(dir, t) {
+                        return Some((ConnId(id), dir));
+                    }
+                }
+                n = l.next[dir.index()];
             }
             return None;
         }
@@ -126,15 +200,24 @@ impl Table {
     /// Links a confirmed entry into both of its buckets.
     pub fn insert(&mut self, mut conn: Conn) -> ConnId {
         conn.status.set(Status::CONFIRMED);
-        let hb = [
-            self.bucket(self.hash(&conn.original(), conn.zone)) as usize,
-            self.bucket(self.hash(&conn.reply(), conn.zone)) as usize,
+        let h = [
+            self.hash(&conn.original(), conn.zone),
+            self.hash(&conn.reply(), conn.zone),
         ];
+        let hb = [self.bucket(h[0]) as usize, self.bucket(h[1]) as usize];
         let id = match self.free.pop() {
             Some(id) => id,
             None => {
-                self.slots.push(None);
-                (self.slots.len() - 1) as u32
+                let id = self.links.len() as u32;
+                if (id as usize).is_multiple_of(CHUNK) {
+                    self.chunks.push((0..CHUNK).map(|_| None).collect());
+                }
+                self.links.push(Links {
+                    next: [NIL; 2],
+                    expires_floor: 0,
+                    tag: [0; 2],
+                });
+                id
             }
         };
         // Push the original node, then the reply node, so that both stay linked when the two
@@ -143,10 +226,12 @@ impl Table {
         self.heads[hb[0]] = node(id, Dir::Original);
         let reply_next = self.heads[hb[1]];
         self.heads[hb[1]] = node(id, Dir::Reply);
-        self.slots[id as usize] = Some(Slot {
-            conn,
+        self.links[id as usize] = Links {
             next: [orig_next, reply_next],
-        });
+            expires_floor: floor_secs(conn.expires),
+            tag: [tag(h[0]), tag(h[1])],
+        };
+        self.chunks[id as usize / CHUNK][id as usize % CHUNK] = Some(conn);
         self.len += 1;
         ConnId(id)
     }
@@ -161,8 +246,7 @@ impl Table {
         while n != NIL {
             let nx = self.next_of(n);
             if nx == target {
-                let s = self.slots[(n >> 1) as usize].as_mut().expect("live");
-                s.next[(n & 1) as usize] = after;
+                self.links[(n >> 1) as usize].next[(n & 1) as usize] = after;
                 return;
             }
             n = nx;
@@ -172,17 +256,19 @@ impl Table {
     /// Unlinks and returns an entry.
     pub fn remove(&mut self, id: ConnId) -> Conn {
         let (zone, t0, t1) = {
-            let c = &self.slot(node(id.0, Dir::Original)).conn;
+            let c = self.live(id.0);
             (c.zone, c.original(), c.reply())
         };
         let b0 = self.bucket(self.hash(&t0, zone)) as usize;
         let b1 = self.bucket(self.hash(&t1, zone)) as usize;
         self.unlink(node(id.0, Dir::Original), b0);
         self.unlink(node(id.0, Dir::Reply), b1);
-        let slot = self.slots[id.0 as usize].take().expect("live");
+        let conn = self.chunks[id.0 as usize / CHUNK][id.0 as usize % CHUNK]
+            .take()
+            .expect("live");
         self.free.push(id.0);
         self.len -= 1;
-        slot.conn
+        conn
     }
 
     /// The kernel's early drop: from the new tuple's bucket, walk up to [`EVICTION_RANGE`]
@@ -202,17 +288,17 @@ impl Table {
             'restart: loop {
                 let mut n = self.heads[b as usize];
                 while n != NIL {
-                    let s = self.slot(n);
-                    if s.conn.is_expired(now) {
+                    let c = self.live(n >> 1);
+                    if c.is_expired(now) {
                         gone(self.remove(ConnId(n >> 1)), false);
                         continue 'restart;
                     }
-                    if !s.conn.status.has(Status::ASSURED) && !s.conn.status.has(Status::DYING) {
+                    if !c.status.has(Status::ASSURED) && !c.status.has(Status::DYING) {
                         gone(self.remove(ConnId(n >> 1)), true);
                         drops += 1;
                         continue 'restart;
                     }
-                    n = s.next[(n & 1) as usize];
+                    n = self.next_of(n);
                 }
                 break;
             }
@@ -266,7 +352,8 @@ impl Table {
             .map(|id| self.remove(id))
             .collect();
         self.heads = vec![NIL; round_buckets(buckets) as usize];
-        self.slots.clear();
+        self.links.clear();
+        self.chunks.clear();
         self.free.clear();
         for c in entries {
             self.insert(c);
@@ -368,6 +455,25 @@ mod tests {
             t.find(&probe.reply(), 0, Instant::ZERO, &mut |_| ()),
             Some((a, Dir::Reply))
         );
+    }
+
+    #[test]
+    fn a_lowered_expiry_is_seen_by_the_next_lookup() {
+        let mut t = Table::new(512, 1);
+        t.heads = vec![NIL; 1];
+        let far = 1_000 * 1_000_000_000;
+        let a = t.insert(conn(1, true, far));
+        t.insert(conn(2, true, far));
+        let probe = conn(3, false, 0).original();
+        let at = Instant::from_nanos(5_000_000_000);
+        let mut reaped = 0;
+        assert!(t.find(&probe, 0, at, &mut |_| reaped += 1).is_none());
+        assert_eq!(reaped, 0);
+        // Lowered through get_mut (as a TCP state change or tcp-reset does): the cached bound
+        // must not hide it.
+        t.get_mut(a).unwrap().expires = Instant::from_nanos(4_000_000_000);
+        assert!(t.find(&probe, 0, at, &mut |_| reaped += 1).is_none());
+        assert_eq!((reaped, t.len()), (1, 1));
     }
 
     #[test]
