@@ -11,6 +11,7 @@
 //! comes out, and what the host would transmit (forwarded packets, REJECT replies) and log
 //! waits in [`Pipeline::poll_output`].
 
+mod compile;
 pub mod fields;
 pub mod host;
 mod nat;
@@ -162,6 +163,8 @@ pub struct Pipeline {
     depth: u8,
     /// The host's ICMP error rate limits (REJECT's ICMP replies).
     pub(crate) icmp_limit: crate::reject::IcmpRateLimit,
+    /// `rules` compiled for the walk; rebuilt whenever a rule set is replaced.
+    compiled: compile::Compiled,
 }
 
 impl Pipeline {
@@ -191,6 +194,7 @@ impl Pipeline {
         ct.set_record_events(false);
         Pipeline {
             ct: Some(ct),
+            compiled: compile::Compiled::new(&rules4, &rules6),
             rules: [rules4, rules6],
             addresses: host.addresses(),
             host,
@@ -259,6 +263,7 @@ impl Pipeline {
             check_without_tracking(&[&rules])?;
         }
         self.match_state.register(&rules);
+        self.compiled.set(family, &rules);
         self.rules[family as usize] = rules;
         Ok(())
     }

@@ -1,8 +1,14 @@
 //! Walking one table's chain at one hook: rules in order, first match wins, with user
 //! chains, jumps, gotos and RETURN as in the kernel's ipt_do_table.
+//!
+//! The walk tries only the rules the chain's compiled index ([`super::compile`]) names for
+//! the packet, in order; the ones it leaves out provably cannot match (their addresses,
+//! protocol, port or interface differ), so decisions, counters and side effects are the
+//! same as trying every rule.
 
 use ctguard_conntrack::{Instant, Tuple};
 
+use super::compile::{Cursor, Probe};
 use super::targets::Step;
 use super::{HookVerdict, Pipeline, Pkt, RuleRef};
 use crate::hook::{Hook, TableName};
@@ -39,6 +45,30 @@ impl ConnQuery for Conns<'_> {
 }
 
 impl Pipeline {
+    /// Whether chain walks use the compiled chains (on by default) or try every rule in
+    /// turn, as the kernel does. Both give the same decisions and counters; the switch is
+    /// for the tests that compare them and for benchmarks.
+    #[doc(hidden)]
+    pub fn set_compiled_walk(&mut self, on: bool) {
+        self.compiled.enabled = on;
+    }
+
+    /// The candidates of the packet in `chain` from rule `at` on; None: try every rule.
+    fn cursor(
+        &self,
+        fi: usize,
+        table: TableName,
+        chain: usize,
+        at: usize,
+        fields: &super::Fields,
+        pkt: &Pkt,
+    ) -> Option<Cursor> {
+        let n_rules = self.rules[fi].table(table).chains()[chain].rules.len();
+        let ix = self.compiled.chain(fi, table, chain, n_rules)?;
+        let probe = Probe::new(fields, pkt.in_iface.as_deref(), pkt.out_iface.as_deref());
+        Some(Cursor::new(ix, &probe, at))
+    }
+
     pub(crate) fn ct_view(&self, pkt: &Pkt, now: Instant) -> CtView {
         let mut v = CtView::NONE;
         v.state = pkt.ctstate;
@@ -76,13 +106,22 @@ impl Pipeline {
         // (chain, next rule) frames to return to.
         let mut stack: Vec<(usize, usize)> = Vec::new();
         let (mut chain, mut at) = (start, 0usize);
+        // The rules of `chain` that could match, from `at` on; rebuilt whenever the walk
+        // changes chain or a target changes the packet.
+        let mut cursor = self.cursor(fi, table, chain, at, &fields, pkt);
         loop {
             let n_rules = self.rules[fi].table(table).chains()[chain].rules.len();
+            if let Some(c) = cursor.as_mut()
+                && let Some(ix) = self.compiled.chain(fi, table, chain, n_rules)
+            {
+                at = c.next(ix, at);
+            }
             if at >= n_rules {
                 // End of chain: RETURN, or the built-in chain's policy.
                 if let Some((c, i)) = stack.pop() {
                     chain = c;
                     at = i;
+                    cursor = self.cursor(fi, table, chain, at, &fields, pkt);
                     continue;
                 }
                 // With nothing to return to (even after a goto into a user chain), the
@@ -162,6 +201,7 @@ impl Pipeline {
                         Some(f) => fields = f,
                         None => return HookVerdict::Drop(Some(here)),
                     }
+                    cursor = self.cursor(fi, table, chain, at, &fields, pkt);
                 }
                 Step::Accept => return HookVerdict::Accept(Some(here)),
                 Step::Drop => return HookVerdict::Drop(Some(here)),
@@ -170,6 +210,7 @@ impl Pipeline {
                     Some((c, i)) => {
                         chain = c;
                         at = i;
+                        cursor = self.cursor(fi, table, chain, at, &fields, pkt);
                     }
                     None => {
                         // RETURN in a built-in chain: its policy.
@@ -183,10 +224,12 @@ impl Pipeline {
                     stack.push((chain, at + 1));
                     chain = to;
                     at = 0;
+                    cursor = self.cursor(fi, table, chain, at, &fields, pkt);
                 }
                 Step::Goto(to) => {
                     chain = to;
                     at = 0;
+                    cursor = self.cursor(fi, table, chain, at, &fields, pkt);
                 }
             }
         }
