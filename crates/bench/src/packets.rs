@@ -169,3 +169,11 @@ pub fn tcp_lifecycle(i: u32) -> [(bool, Segment); 10] {
         seg(true, c + 102, s + 102, ACK, 0),
     ]
 }
+
+/// xorshift64*: the workloads' pseudo-random addresses and orders, reproducible from a seed.
+pub fn xorshift(x: &mut u64) -> u64 {
+    *x ^= *x >> 12;
+    *x ^= *x << 25;
+    *x ^= *x >> 27;
+    x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+}

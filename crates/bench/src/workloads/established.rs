@@ -12,7 +12,7 @@ use super::{Params, timed_threads};
 
 /// Packets built per round, as a receive ring would hold them.
 const RING: u64 = 1024;
-use crate::packets::{FrameBuf, Segment, tcp_endpoints, tcp_flags, tcp4};
+use crate::packets::{FrameBuf, Segment, tcp_endpoints, tcp_flags, tcp4, xorshift};
 use crate::{Report, resident_bytes};
 
 /// The three handshake segments and the two steady-state ACKs of connection `i`.
@@ -44,14 +44,6 @@ fn segments(i: u32) -> [Segment; 5] {
         to_server(c + 1, s + 1, ACK),
         to_client(s + 1, c + 1, ACK),
     ]
-}
-
-/// xorshift64*: the random order, cheap enough to leave out of the way.
-fn next(x: &mut u64) -> u64 {
-    *x ^= *x >> 12;
-    *x ^= *x << 25;
-    *x ^= *x >> 27;
-    x.wrapping_mul(0x2545_f491_4f6c_dd1d)
 }
 
 pub fn run(p: &Params) -> Result<Report, String> {
@@ -99,7 +91,7 @@ pub fn run(p: &Params) -> Result<Report, String> {
         while done < packets {
             ring.clear();
             for _ in 0..RING.min(packets - done) {
-                let r = next(&mut x);
+                let r = xorshift(&mut x);
                 let i = mine[(r % mine.len() as u64) as usize];
                 ring.push(&tcp4(&segments(i)[3 + (r >> 63) as usize]));
             }

@@ -9,7 +9,7 @@ use ctguard_conntrack::{Conntrack, CtState, Instant, Sysctl};
 
 use super::{Params, timed_threads};
 use crate::Report;
-use crate::packets::{FrameBuf, Segment, tcp_flags, tcp4};
+use crate::packets::{FrameBuf, Segment, tcp_flags, tcp4, xorshift};
 
 /// Packets built per round, as a receive ring would hold them.
 const RING: u64 = 1024;
@@ -35,13 +35,6 @@ fn spoofed(r: u64) -> Vec<u8> {
     })
 }
 
-fn next(x: &mut u64) -> u64 {
-    *x ^= *x >> 12;
-    *x ^= *x << 25;
-    *x ^= *x >> 27;
-    x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-}
-
 pub fn run(p: &Params) -> Result<Report, String> {
     let max = p.conns.unwrap_or(262_144) as u32;
     let threads = p.threads.max(1);
@@ -59,7 +52,7 @@ pub fn run(p: &Params) -> Result<Report, String> {
         let mut x = 0x51ed_270b_2765_e4f3 ^ (t as u64) << 7;
         let mut fill = 0u64;
         while ct.count() < max && fill < 4 * u64::from(max) {
-            ct.process(LinkType::Ethernet, &spoofed(next(&mut x)), now);
+            ct.process(LinkType::Ethernet, &spoofed(xorshift(&mut x)), now);
             fill += 1;
         }
         if ct.count() < max {
@@ -71,7 +64,7 @@ pub fn run(p: &Params) -> Result<Report, String> {
         while done < packets {
             ring.clear();
             for _ in 0..RING.min(packets - done) {
-                ring.push(&spoofed(next(&mut x)));
+                ring.push(&spoofed(xorshift(&mut x)));
             }
             let timed = std::time::Instant::now();
             for f in ring.iter() {
