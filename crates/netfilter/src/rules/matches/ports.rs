@@ -1,6 +1,7 @@
 //! Port ranges (`--dport 1024:65535`) as tcp, udp and conntrack write them.
 
 use crate::rules::names::parse_port;
+use crate::rules::words::Words;
 
 /// An inclusive port range; a single port has `lo == hi`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -67,5 +68,59 @@ pub fn normalise(range: PortRange, invert: bool) -> (PortRange, bool) {
         )
     } else {
         (range, invert)
+    }
+}
+
+/// A port test as `-m tcp` and `-m udp` keep it: the range and whether it is inverted.
+pub type PortTest = Option<(PortRange, bool)>;
+
+/// `--sport`/`--dport` and their long names, which `-m tcp` and `-m udp` share: Ok(false)
+/// when `opt` is neither.
+pub(crate) fn parse_port_option(
+    opt: &str,
+    invert: bool,
+    w: &mut Words<'_>,
+    proto: u8,
+    sport: &mut PortTest,
+    dport: &mut PortTest,
+) -> Result<bool, String> {
+    let (slot, long) = match opt {
+        "--sport" | "--source-port" => (sport, "--source-port"),
+        "--dport" | "--destination-port" => (dport, "--destination-port"),
+        _ => return Ok(false),
+    };
+    let v = w.value(opt)?;
+    if slot.is_some() {
+        return Err(format!("Only one `{long}' allowed"));
+    }
+    *slot = Some(normalise(PortRange::parse(v, proto)?, invert));
+    Ok(true)
+}
+
+/// The port tests of `-m tcp` and `-m udp` on a packet (the caller has failed later
+/// fragments, which carry no ports).
+pub(crate) fn ports_match(
+    sport: PortTest,
+    dport: PortTest,
+    pkt: &crate::packet::PacketCtx<'_>,
+) -> bool {
+    let one = |test: PortTest, port: Option<u16>| match (test, port) {
+        (None, _) => true,
+        (Some((r, inv)), Some(p)) => r.contains(p) != inv,
+        (Some(_), None) => false,
+    };
+    one(sport, pkt.l4.sport) && one(dport, pkt.l4.dport)
+}
+
+/// The port tests as iptables-save prints them (an uninverted full range is left out).
+pub(crate) fn save_ports(sport: PortTest, dport: PortTest, out: &mut String) {
+    for (test, name) in [(sport, " --sport "), (dport, " --dport ")] {
+        if let Some((r, inv)) = test
+            && (r != PortRange::ALL || inv)
+        {
+            super::bang(out, inv);
+            out.push_str(name);
+            r.save(out);
+        }
     }
 }

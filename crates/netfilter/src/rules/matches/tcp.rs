@@ -1,6 +1,6 @@
 //! `-m tcp` (xt_tcpudp): ports, flags and options of a TCP segment.
 
-use super::ports::{PortRange, normalise};
+use super::ports::{PortTest, parse_port_option, ports_match, save_ports};
 use super::{Module, ParseCtx, bang};
 use crate::hook::Family;
 use crate::packet::PacketCtx;
@@ -24,8 +24,8 @@ pub const SYN_COMP: u8 = 0x02;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tcp {
-    pub sport: Option<(PortRange, bool)>,
-    pub dport: Option<(PortRange, bool)>,
+    pub sport: PortTest,
+    pub dport: PortTest,
     /// (mask, comparison, inverted).
     pub flags: Option<(u8, u8, bool)>,
     /// (option kind, inverted).
@@ -142,21 +142,17 @@ impl Module for Tcp {
         w: &mut Words<'_>,
         _ctx: &ParseCtx,
     ) -> Result<bool, String> {
+        if parse_port_option(
+            opt,
+            invert,
+            w,
+            IPPROTO_TCP,
+            &mut self.sport,
+            &mut self.dport,
+        )? {
+            return Ok(true);
+        }
         match opt {
-            "--sport" | "--source-port" => {
-                let v = w.value(opt)?;
-                if self.sport.is_some() {
-                    return Err("Only one `--source-port' allowed".into());
-                }
-                self.sport = Some(normalise(PortRange::parse(v, IPPROTO_TCP)?, invert));
-            }
-            "--dport" | "--destination-port" => {
-                let v = w.value(opt)?;
-                if self.dport.is_some() {
-                    return Err("Only one `--destination-port' allowed".into());
-                }
-                self.dport = Some(normalise(PortRange::parse(v, IPPROTO_TCP)?, invert));
-            }
             "--syn" => {
                 if self.flags.is_some() {
                     return Err("Only one of `--syn' or `--tcp-flags'  allowed".into());
@@ -206,17 +202,8 @@ impl Module for Tcp {
         if pkt.later_fragment {
             return false;
         }
-        if let Some((r, inv)) = self.sport {
-            match pkt.l4.sport {
-                Some(p) if r.contains(p) != inv => {}
-                _ => return false,
-            }
-        }
-        if let Some((r, inv)) = self.dport {
-            match pkt.l4.dport {
-                Some(p) if r.contains(p) != inv => {}
-                _ => return false,
-            }
+        if !ports_match(self.sport, self.dport, pkt) {
+            return false;
         }
         if let Some((mask, comp, inv)) = self.flags {
             match pkt.l4.tcp_flags {
@@ -234,20 +221,7 @@ impl Module for Tcp {
     }
 
     fn save(&self, out: &mut String) {
-        if let Some((r, inv)) = self.sport
-            && (r != PortRange::ALL || inv)
-        {
-            bang(out, inv);
-            out.push_str(" --sport ");
-            r.save(out);
-        }
-        if let Some((r, inv)) = self.dport
-            && (r != PortRange::ALL || inv)
-        {
-            bang(out, inv);
-            out.push_str(" --dport ");
-            r.save(out);
-        }
+        save_ports(self.sport, self.dport, out);
         if let Some((kind, inv)) = self.option {
             bang(out, inv);
             out.push_str(&format!(" --tcp-option {kind}"));

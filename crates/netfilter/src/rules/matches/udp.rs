@@ -1,7 +1,7 @@
 //! `-m udp` (xt_tcpudp): UDP ports.
 
-use super::ports::{PortRange, normalise};
-use super::{Module, ParseCtx, bang};
+use super::ports::{PortTest, parse_port_option, ports_match, save_ports};
+use super::{Module, ParseCtx};
 use crate::packet::PacketCtx;
 use crate::rules::names::IPPROTO_UDP;
 use crate::rules::state::MatchState;
@@ -9,8 +9,8 @@ use crate::rules::words::Words;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Udp {
-    pub sport: Option<(PortRange, bool)>,
-    pub dport: Option<(PortRange, bool)>,
+    pub sport: PortTest,
+    pub dport: PortTest,
 }
 
 impl Udp {
@@ -28,24 +28,14 @@ impl Module for Udp {
         w: &mut Words<'_>,
         _ctx: &ParseCtx,
     ) -> Result<bool, String> {
-        match opt {
-            "--sport" | "--source-port" => {
-                let v = w.value(opt)?;
-                if self.sport.is_some() {
-                    return Err("Only one `--source-port' allowed".into());
-                }
-                self.sport = Some(normalise(PortRange::parse(v, IPPROTO_UDP)?, invert));
-            }
-            "--dport" | "--destination-port" => {
-                let v = w.value(opt)?;
-                if self.dport.is_some() {
-                    return Err("Only one `--destination-port' allowed".into());
-                }
-                self.dport = Some(normalise(PortRange::parse(v, IPPROTO_UDP)?, invert));
-            }
-            _ => return Ok(false),
-        }
-        Ok(true)
+        parse_port_option(
+            opt,
+            invert,
+            w,
+            IPPROTO_UDP,
+            &mut self.sport,
+            &mut self.dport,
+        )
     }
 
     fn finish(&mut self, ctx: &ParseCtx) -> Result<(), String> {
@@ -59,35 +49,10 @@ impl Module for Udp {
         if pkt.later_fragment {
             return false;
         }
-        if let Some((r, inv)) = self.sport {
-            match pkt.l4.sport {
-                Some(p) if r.contains(p) != inv => {}
-                _ => return false,
-            }
-        }
-        if let Some((r, inv)) = self.dport {
-            match pkt.l4.dport {
-                Some(p) if r.contains(p) != inv => {}
-                _ => return false,
-            }
-        }
-        true
+        ports_match(self.sport, self.dport, pkt)
     }
 
     fn save(&self, out: &mut String) {
-        if let Some((r, inv)) = self.sport
-            && (r != PortRange::ALL || inv)
-        {
-            bang(out, inv);
-            out.push_str(" --sport ");
-            r.save(out);
-        }
-        if let Some((r, inv)) = self.dport
-            && (r != PortRange::ALL || inv)
-        {
-            bang(out, inv);
-            out.push_str(" --dport ");
-            r.save(out);
-        }
+        save_ports(self.sport, self.dport, out);
     }
 }
