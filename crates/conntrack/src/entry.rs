@@ -149,7 +149,8 @@ pub struct Conn {
     pub zone: u16,
     pub proto: ProtoState,
     /// IPv6 addresses, and the packet and byte counters when `nf_conntrack_acct` was on as
-    /// the entry was made (the kernel's acct extension, added at creation only).
+    /// the entry was made (the kernel's acct extension, added at creation only: read in
+    /// init_conntrack, not recorded; no golden switches acct on mid-connection).
     ext: Option<Box<Ext>>,
 }
 
