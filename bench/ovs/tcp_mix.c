@@ -13,16 +13,18 @@
  *   1 C->S SYN        seq=c      ack=0
  *   2 S->C SYN|ACK    seq=s      ack=c+1
  *   3 C->S ACK        seq=c+1    ack=s+1
- *   4 C->S PSH|ACK    seq=c+1    ack=s+1    100 zero bytes
+ *   4 C->S PSH|ACK    seq=c+1    ack=s+1    100 bytes of 'a'
  *   5 S->C ACK        seq=s+1    ack=c+101
- *   6 S->C PSH|ACK    seq=s+1    ack=c+101  100 zero bytes
+ *   6 S->C PSH|ACK    seq=s+1    ack=c+101  100 bytes of 'a'
  *   7 C->S ACK        seq=c+101  ack=s+101
  *   8 C->S FIN|ACK    seq=c+101  ack=s+101
  *   9 S->C FIN|ACK    seq=s+101  ack=c+102
  *  10 C->S ACK        seq=c+102  ack=s+102
  * Connection i: client 10.(1+(i>>16)).((i>>8)&255).(i&255) port
  * 40000+(i%20000), server 10.2.0.1 port 80, c = 1000+i, s = 5000+i.
- * Window 65535, no options, TTL 64, DF, IP id 0, valid checksums.
+ * Window 64240, an MSS option (1460) on SYNs only, TTL 64, DF, IP id 0,
+ * valid checksums: the frames of ctguard's simulator
+ * (crates/replay/src/simulate/frame.rs), which `ctguard bench` uses.
  *
  * All packets are built (and parsed by flow_extract(), which sets the
  * l3/l4 offsets as the datapath's miniflow_extract() would) before the
@@ -122,23 +124,24 @@ fold(uint32_t acc)
 static size_t
 build_frame(uint8_t *buf, uint32_t i, const struct seg *sg)
 {
-    static const uint8_t mac_client[6] = { 2, 0, 0, 0, 0, 1 };
-    static const uint8_t mac_server[6] = { 2, 0, 0, 0, 0, 2 };
+    static const uint8_t mac_host[6] = { 2, 0, 0, 0, 0, 1 };
+    static const uint8_t mac_peer[6] = { 2, 0, 0, 0, 0, 2 };
     uint8_t cip[4] = { 10, 1 + (i >> 16), (i >> 8) & 255, i & 255 };
     uint8_t sip[4] = { 10, 2, 0, 1 };
     uint16_t cport = 40000 + (i % 20000), sport = 80;
     uint32_t c = 1000 + i, s = 5000 + i;
-    size_t tcp_len = 20 + sg->payload;
+    size_t opt_len = (sg->flags & F_SYN) ? 4 : 0;
+    size_t tcp_len = 20 + opt_len + sg->payload;
     size_t ip_len = 20 + tcp_len;
     uint8_t *eth = buf, *ip = buf + 14, *tcp = buf + 34;
     uint32_t acc;
 
     memset(buf, 0, 14 + ip_len);
 
-    /* Ethernet: client->server is 02:..:01 -> 02:..:02, reversed for
-     * server->client. */
-    memcpy(eth, sg->c2s ? mac_server : mac_client, 6);     /* dst */
-    memcpy(eth + 6, sg->c2s ? mac_client : mac_server, 6); /* src */
+    /* Ethernet: client->server comes from the peer to the host, replies go
+     * back. */
+    memcpy(eth, sg->c2s ? mac_host : mac_peer, 6);     /* dst */
+    memcpy(eth + 6, sg->c2s ? mac_peer : mac_host, 6); /* src */
     put16(eth + 12, 0x0800);
 
     /* IPv4. */
@@ -157,10 +160,15 @@ build_frame(uint8_t *buf, uint32_t i, const struct seg *sg)
     put16(tcp + 2, sg->c2s ? sport : cport);
     put32(tcp + 4, (sg->c2s ? c : s) + sg->seq_off);
     put32(tcp + 8, (sg->flags & F_ACK) ? (sg->c2s ? s : c) + sg->ack_off : 0);
-    tcp[12] = 5 << 4;          /* data offset 5, no options */
+    tcp[12] = ((20 + opt_len) / 4) << 4;
     tcp[13] = sg->flags;
-    put16(tcp + 14, 65535);    /* window */
-    /* Payload (if any) is already zero. */
+    put16(tcp + 14, 64240);    /* window */
+    if (opt_len) {
+        tcp[20] = 2;           /* MSS */
+        tcp[21] = 4;
+        put16(tcp + 22, 1460);
+    }
+    memset(tcp + 20 + opt_len, 'a', sg->payload);
 
     /* Pseudo-header + segment. */
     acc = sum16(0, ip + 12, 8);
@@ -214,7 +222,7 @@ main(int argc, char *argv[])
     struct dp_packet **pkts;
     struct dp_packet_batch *batches;
     struct conntrack *ct;
-    uint8_t frame[14 + 20 + 20 + PAYLOAD_LEN];
+    uint8_t frame[14 + 20 + 24 + PAYLOAD_LEN];  /* options only on SYNs */
     size_t n_invalid = 0, n_new = 0, n_untracked = 0;
     uint32_t n_entries = 0;
     ovs_be16 dl_type = htons(ETH_TYPE_IP);

@@ -4,7 +4,7 @@
 //! `ctguard bench` measures whole workloads; these isolate the steps.
 
 use criterion::{BatchSize, Criterion, black_box, criterion_group, criterion_main};
-use ctguard_bench::packets::{Segment, tcp_flags, tcp4, udp4};
+use ctguard_bench::packets::{F_ACK, F_SYN, TcpConn, tcp, udp};
 use ctguard_conntrack::intake::{self, LinkType};
 use ctguard_conntrack::{Conntrack, Instant, Sysctl};
 
@@ -18,37 +18,15 @@ fn quiet(sysctl: Sysctl) -> Conntrack {
     ct
 }
 
-fn seg(
-    src: [u8; 4],
-    dst: [u8; 4],
-    sport: u16,
-    dport: u16,
-    seq: u32,
-    ack: u32,
-    flags: u8,
-) -> Vec<u8> {
-    tcp4(&Segment {
-        src,
-        dst,
-        sport,
-        dport,
-        seq,
-        ack,
-        flags,
-        window: 65535,
-        payload: 0,
-    })
-}
-
 fn parse(c: &mut Criterion) {
-    let frame = udp4([10, 1, 1, 1], [10, 1, 1, 2], 1, 2);
-    c.bench_function("parse_frame/udp4", |b| {
+    let frame = udp([10, 1, 1, 1], 1, [10, 1, 1, 2], 2);
+    c.bench_function("parse_frame/udp", |b| {
         b.iter(|| intake::parse_frame(LinkType::Ethernet, black_box(&frame)).is_ok())
     });
 }
 
 fn udp_flow(c: &mut Criterion) {
-    let frame = udp4([10, 1, 1, 1], [10, 1, 1, 2], 1, 2);
+    let frame = udp([10, 1, 1, 1], 1, [10, 1, 1, 2], 2);
     let mut ct = quiet(Sysctl::default());
     ct.process(LinkType::Ethernet, &frame, now());
     c.bench_function("process/udp-known-flow", |b| {
@@ -60,17 +38,21 @@ fn udp_flow(c: &mut Criterion) {
 }
 
 fn tcp_established(c: &mut Criterion) {
-    use tcp_flags::*;
-    let (a, s) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+    let k = TcpConn::new(0);
+    let (c0, s0) = k.isn;
     let mut ct = quiet(Sysctl::default());
-    for f in [
-        seg(a, s, 40000, 80, 1000, 0, SYN),
-        seg(s, a, 80, 40000, 5000, 1001, SYN | ACK),
-        seg(a, s, 40000, 80, 1001, 5001, ACK),
+    for (to_server, seq, ack, flags) in [
+        (true, c0, 0, F_SYN),
+        (false, s0, c0 + 1, F_SYN | F_ACK),
+        (true, c0 + 1, s0 + 1, F_ACK),
     ] {
-        ct.process(LinkType::Ethernet, &f, now());
+        ct.process(
+            LinkType::Ethernet,
+            &tcp(&k.seg(to_server, seq, ack, flags, 0), to_server),
+            now(),
+        );
     }
-    let ack = seg(a, s, 40000, 80, 1001, 5001, ACK);
+    let ack = tcp(&k.seg(true, c0 + 1, s0 + 1, F_ACK, 0), true);
     c.bench_function("process/tcp-established-ack", |b| {
         b.iter(|| {
             ct.process(LinkType::Ethernet, black_box(&ack), now())
@@ -87,10 +69,10 @@ fn big_table(c: &mut Criterion) {
     });
     let frames: Vec<Vec<u8>> = (0..100_000u32)
         .map(|i| {
-            udp4(
+            udp(
                 [10, 1, (i >> 8) as u8, i as u8],
-                [10, 2, 0, 1],
                 1024 + (i % 50000) as u16,
+                [10, 2, 0, 1],
                 53,
             )
         })
@@ -110,10 +92,10 @@ fn big_table(c: &mut Criterion) {
         b.iter_batched(
             || {
                 n = n.wrapping_add(1);
-                udp4(
+                udp(
                     [172, 16, (n >> 8) as u8, n as u8],
-                    [10, 2, 0, 1],
                     1024 + (n >> 16) as u16,
+                    [10, 2, 0, 1],
                     53,
                 )
             },

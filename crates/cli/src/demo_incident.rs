@@ -5,18 +5,8 @@ use std::path::Path;
 use ctguard_conntrack::intake::LinkType;
 use ctguard_conntrack::{Sysctl, Verdict};
 use ctguard_netfilter::rules;
-use ctguard_replay::incident::{Incident, SERVER};
+use ctguard_replay::incident::{Incident, SEED_FILTER, SERVER};
 use ctguard_replay::{Config, Replayer, plot};
-
-/// The web server's rule set, as CentOS ships /etc/sysconfig/iptables, with port 80 open.
-const FILTER: &str = "\
-iptables -A INPUT -m state --state RELATED,ESTABLISHED -j ACCEPT
-iptables -A INPUT -p icmp -j ACCEPT
-iptables -A INPUT -i lo -j ACCEPT
-iptables -A INPUT -p tcp -m state --state NEW -m tcp --dport 22 -j ACCEPT
-iptables -A INPUT -p tcp -m state --state NEW -m tcp --dport 80 -j ACCEPT
-iptables -A INPUT -j REJECT --reject-with icmp-host-prohibited
-";
 
 /// The seed's raw-table lines, as written there.
 const NOTRACK: &str = "\
@@ -80,30 +70,31 @@ pub fn rows(scale: u32, plots: Option<&Path>) -> Result<Vec<Row>, String> {
     if scale > 1 {
         fix1.max /= scale;
     }
-    let fixed_filter = FILTER.replace("RELATED,ESTABLISHED ", "RELATED,ESTABLISHED,UNTRACKED ");
+    let fixed_filter =
+        SEED_FILTER.replace("RELATED,ESTABLISHED ", "RELATED,ESTABLISHED,UNTRACKED ");
     let configs: [(&'static str, Sysctl, String, bool); 5] = [
         (
             "1 defaults (max 65536, established 5 days)",
             base.clone(),
-            script(&[FILTER]),
+            script(&[SEED_FILTER]),
             true,
         ),
         (
             "2 fix 1: sysctl max 393216, established 300 s",
             fix1,
-            script(&[FILTER]),
+            script(&[SEED_FILTER]),
             true,
         ),
         (
             "3 fix 2: no connection tracking",
             base.clone(),
-            script(&[FILTER]),
+            script(&[SEED_FILTER]),
             false,
         ),
         (
             "4 fix 3: NOTRACK port 80, no UNTRACKED rule",
             base.clone(),
-            script(&[NOTRACK, FILTER]),
+            script(&[NOTRACK, SEED_FILTER]),
             true,
         ),
         (

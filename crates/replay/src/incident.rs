@@ -13,6 +13,17 @@ use ctguard_conntrack::Instant;
 
 use crate::simulate::frame::{self as builder, F_ACK, F_FIN, F_PSH, F_SYN, Seg};
 
+/// The web server's filter rules, as CentOS ships /etc/sysconfig/iptables, with port 80
+/// open (the seed's rule set, as `iptables` commands).
+pub const SEED_FILTER: &str = "\
+iptables -A INPUT -m state --state RELATED,ESTABLISHED -j ACCEPT
+iptables -A INPUT -p icmp -j ACCEPT
+iptables -A INPUT -i lo -j ACCEPT
+iptables -A INPUT -p tcp -m state --state NEW -m tcp --dport 22 -j ACCEPT
+iptables -A INPUT -p tcp -m state --state NEW -m tcp --dport 80 -j ACCEPT
+iptables -A INPUT -j REJECT --reject-with icmp-host-prohibited
+";
+
 /// The web server's address; it is the capture host (`--local`).
 pub const SERVER: [u8; 4] = [10, 0, 0, 1];
 

@@ -12,38 +12,26 @@ use super::{Params, timed_threads};
 
 /// Packets built per round, as a receive ring would hold them.
 const RING: u64 = 1024;
-use crate::packets::{FrameBuf, Segment, tcp_endpoints, tcp_flags, tcp4, xorshift};
+use crate::packets::{F_ACK, F_SYN, FrameBuf, Seg, TcpConn, tcp, xorshift};
 use crate::{Report, resident_bytes};
 
-/// The three handshake segments and the two steady-state ACKs of connection `i`.
-fn segments(i: u32) -> [Segment; 5] {
-    let (client, cport, server, sport, c, s) = tcp_endpoints(i);
-    let to_server = |seq, ack, flags| Segment {
-        src: client,
-        dst: server,
-        sport: cport,
-        dport: sport,
-        seq,
-        ack,
-        flags,
-        window: 65535,
-        payload: 0,
-    };
-    let to_client = |seq, ack, flags| Segment {
-        src: server,
-        dst: client,
-        sport,
-        dport: cport,
-        ..to_server(seq, ack, flags)
-    };
-    use tcp_flags::*;
+/// The three handshake segments and the two steady-state ACKs of connection `i`, each with
+/// its direction (`true`: to the server).
+fn segments(i: u32) -> [(bool, Seg); 5] {
+    let k = TcpConn::new(i);
+    let (c, s) = k.isn;
+    let seg = |to_server, seq, ack, flags| (to_server, k.seg(to_server, seq, ack, flags, 0));
     [
-        to_server(c, 0, SYN),
-        to_client(s, c + 1, SYN | ACK),
-        to_server(c + 1, s + 1, ACK),
-        to_server(c + 1, s + 1, ACK),
-        to_client(s + 1, c + 1, ACK),
+        seg(true, c, 0, F_SYN),
+        seg(false, s, c + 1, F_SYN | F_ACK),
+        seg(true, c + 1, s + 1, F_ACK),
+        seg(true, c + 1, s + 1, F_ACK),
+        seg(false, s + 1, c + 1, F_ACK),
     ]
+}
+
+fn frame((to_server, seg): (bool, Seg)) -> Vec<u8> {
+    tcp(&seg, to_server)
 }
 
 pub fn run(p: &Params) -> Result<Report, String> {
@@ -55,7 +43,7 @@ pub fn run(p: &Params) -> Result<Report, String> {
         // This thread's shard: the connections the symmetric hash gives it.
         let mut mine = Vec::new();
         for i in 0..conns {
-            let f = tcp4(&segments(i)[3]);
+            let f = frame(segments(i)[3]);
             let ip = intake::parse_frame(LinkType::Ethernet, &f).map_err(|e| e.name())?;
             if shard_of(&ip, threads) == t {
                 mine.push(i);
@@ -71,7 +59,7 @@ pub fn run(p: &Params) -> Result<Report, String> {
         let before = resident_bytes().unwrap_or(0);
         for &i in &mine {
             for seg in &segments(i)[..3] {
-                let o = ct.process(LinkType::Ethernet, &tcp4(seg), now);
+                let o = ct.process(LinkType::Ethernet, &frame(*seg), now);
                 if o.ctstate.is_none() || o.ctstate == Some(CtState::Invalid) {
                     return Err(format!("handshake of connection {i}: {o:?}"));
                 }
@@ -93,7 +81,7 @@ pub fn run(p: &Params) -> Result<Report, String> {
             for _ in 0..RING.min(packets - done) {
                 let r = xorshift(&mut x);
                 let i = mine[(r % mine.len() as u64) as usize];
-                ring.push(&tcp4(&segments(i)[3 + (r >> 63) as usize]));
+                ring.push(&frame(segments(i)[3 + (r >> 63) as usize]));
             }
             let frames: Vec<&[u8]> = ring.iter().collect();
             outcomes.clear();

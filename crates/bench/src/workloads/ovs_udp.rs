@@ -8,14 +8,14 @@ use ctguard_conntrack::{Conntrack, CtState, Instant, Sysctl};
 
 use super::{Params, timed_threads};
 use crate::Report;
-use crate::packets::udp4;
+use crate::packets::udp;
 
 pub fn run(p: &Params) -> Result<Report, String> {
     let n = p.packets.unwrap_or(3_000_000);
     let batch = p.batch.max(1) as u64;
     let threads = p.threads.max(1);
     let runs = timed_threads(threads, |t| {
-        let frame = udp4([10, 1, 1, 1], [10, 1, 1, 2], 1 + t as u16, 2);
+        let frame = udp([10, 1, 1, 1], 1 + t as u16, [10, 1, 1, 2], 2);
         let mut ct = Conntrack::new(Sysctl::default());
         ct.set_record_events(false);
         let start = Instant::from_secs_f64(1000.0);

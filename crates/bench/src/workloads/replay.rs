@@ -1,7 +1,7 @@
 //! `replay`: end to end, as `ctguard replay FILE` runs: a pcap file (already in the page
 //! cache) read record by record, each frame through the whole pipeline to its verdict and
-//! into the summary. The capture is generated once: the tcp-lifecycle mix, one packet per
-//! microsecond, or `--pcap FILE`.
+//! into the summary. The capture is generated before the timing: the tcp-lifecycle mix, one
+//! packet per microsecond, or `--pcap FILE`.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -14,7 +14,7 @@ use ctguard_replay::{Config, Replayer};
 
 use super::Params;
 use crate::Report;
-use crate::packets::{tcp_lifecycle, tcp4};
+use crate::packets::{tcp, tcp_lifecycle};
 
 fn generate(path: &Path, conns: u32) -> Result<(), String> {
     let err = |e: std::io::Error| format!("{}: {e}", path.display());
@@ -25,8 +25,8 @@ fn generate(path: &Path, conns: u32) -> Result<(), String> {
     let mut w = PcapWriter::new(out, 1, 65535).map_err(err)?;
     let mut t = 1_700_000_000_000_000_000u64;
     for i in 0..conns {
-        for (_, seg) in tcp_lifecycle(i) {
-            w.write(t, &tcp4(&seg)).map_err(err)?;
+        for (to_server, seg) in tcp_lifecycle(i) {
+            w.write(t, &tcp(&seg, to_server)).map_err(err)?;
             t += 1000;
         }
     }
@@ -38,10 +38,9 @@ pub fn run(p: &Params) -> Result<Report, String> {
     let path: PathBuf = match &p.pcap {
         Some(f) => f.clone(),
         None => {
+            // Written afresh each run, so that it always holds today's mix.
             let f = p.scratch.join(format!("replay-tcp-lifecycle-{conns}.pcap"));
-            if !f.exists() {
-                generate(&f, conns)?;
-            }
+            generate(&f, conns)?;
             f
         }
     };

@@ -16,21 +16,12 @@ use ctguard_conntrack::intake::LinkType;
 use ctguard_conntrack::{CtState, Instant, Sysctl, Verdict};
 use ctguard_netfilter::pipeline::{Decision, Host, Pipeline};
 use ctguard_netfilter::rules;
+use ctguard_replay::incident::SEED_FILTER;
+use ctguard_wire::ethernet;
 
 use super::Params;
 use crate::Report;
-use crate::packets::{ETH_LEN, FrameBuf, Segment, tcp_endpoints, tcp_flags, tcp4};
-
-/// The seed's /etc/sysconfig/iptables (a CentOS web server with ports 22 and 80 open).
-const SEED: &str = "\
-iptables -A INPUT -m state --state RELATED,ESTABLISHED -j ACCEPT
-iptables -A INPUT -p icmp -j ACCEPT
-iptables -A INPUT -i lo -j ACCEPT
-iptables -A INPUT -p tcp -m state --state NEW -m tcp --dport 22 -j ACCEPT
-iptables -A INPUT -p tcp -m state --state NEW -m tcp --dport 80 -j ACCEPT
-iptables -A INPUT -j REJECT --reject-with icmp-host-prohibited
-iptables -A FORWARD -j REJECT --reject-with icmp-host-prohibited
-";
+use crate::packets::{F_ACK, F_PSH, F_SYN, FrameBuf, Seg, TcpConn, tcp};
 
 /// Packets built per batch (outside the timing), as a receive ring would hold them.
 const BATCH: u64 = 64 * 1024;
@@ -70,11 +61,11 @@ fn generated(i: u32, out: &mut String) {
 
 /// The rule script: N generated rules, then the seed's.
 pub fn script(n: u32) -> String {
-    let mut s = String::with_capacity(64 * n as usize + SEED.len());
+    let mut s = String::with_capacity(64 * n as usize + SEED_FILTER.len());
     for i in 0..n {
         generated(i, &mut s);
     }
-    s.push_str(SEED);
+    s.push_str(SEED_FILTER);
     s
 }
 
@@ -89,39 +80,18 @@ fn host() -> Host {
     h
 }
 
-/// One segment of connection `i`, to the server or back.
-fn segment(i: u32, to_server: bool, seq: u32, ack: u32, flags: u8, payload: u16) -> Segment {
-    let (client, cport, server, sport, _, _) = tcp_endpoints(i);
-    let (src, dst, sp, dp) = if to_server {
-        (client, server, cport, sport)
-    } else {
-        (server, client, sport, cport)
-    };
-    Segment {
-        src,
-        dst,
-        sport: sp,
-        dport: dp,
-        seq,
-        ack,
-        flags,
-        window: 65535,
-        payload,
-    }
-}
-
 /// The four segments of round `r` of connection `i` (after the handshake): the client's
 /// 100 bytes, the server's ACK, the server's 100 bytes, the client's ACK.
-fn round(i: u32, r: u32) -> [(bool, Segment); 4] {
-    use tcp_flags::*;
-    let (_, _, _, _, c, s) = tcp_endpoints(i);
-    let c = c.wrapping_add(1).wrapping_add(r.wrapping_mul(100));
-    let s = s.wrapping_add(1).wrapping_add(r.wrapping_mul(100));
+fn round(i: u32, r: u32) -> [(bool, Seg); 4] {
+    let k = TcpConn::new(i);
+    let c = k.isn.0.wrapping_add(1).wrapping_add(r.wrapping_mul(100));
+    let s = k.isn.1.wrapping_add(1).wrapping_add(r.wrapping_mul(100));
+    let seg = |to_server, seq, ack, flags, len| (to_server, k.seg(to_server, seq, ack, flags, len));
     [
-        (true, segment(i, true, c, s, PSH | ACK, 100)),
-        (false, segment(i, false, s, c + 100, ACK, 0)),
-        (false, segment(i, false, s, c + 100, PSH | ACK, 100)),
-        (true, segment(i, true, c + 100, s + 100, ACK, 0)),
+        seg(true, c, s, F_PSH | F_ACK, 100),
+        seg(false, s, c + 100, F_ACK, 0),
+        seg(false, s, c + 100, F_PSH | F_ACK, 100),
+        seg(true, c + 100, s + 100, F_ACK, 0),
     ]
 }
 
@@ -130,7 +100,7 @@ fn one(p: &mut Pipeline, to_server: bool, frame: &[u8], now: Instant) -> Decisio
     if to_server {
         p.receive("eth0", LinkType::Ethernet, frame, now)
     } else {
-        p.send(&frame[ETH_LEN..], now)
+        p.send(&frame[ethernet::HEADER_LEN..], now)
     }
 }
 
@@ -155,22 +125,15 @@ pub fn run(p: &Params, n: u32) -> Result<Report, String> {
 
     // The handshakes, not timed.
     for i in 0..conns {
-        let (_, _, _, _, c, s) = tcp_endpoints(i);
-        use tcp_flags::*;
-        for (to_server, seg, state) in [
-            (true, segment(i, true, c, 0, SYN, 0), CtState::New),
-            (
-                false,
-                segment(i, false, s, c + 1, SYN | ACK, 0),
-                CtState::Established,
-            ),
-            (
-                true,
-                segment(i, true, c + 1, s + 1, ACK, 0),
-                CtState::Established,
-            ),
+        let k = TcpConn::new(i);
+        let (c, s) = k.isn;
+        for (to_server, seq, ack, flags, state) in [
+            (true, c, 0, F_SYN, CtState::New),
+            (false, s, c + 1, F_SYN | F_ACK, CtState::Established),
+            (true, c + 1, s + 1, F_ACK, CtState::Established),
         ] {
-            let d = one(&mut pipe, to_server, &tcp4(&seg), now);
+            let seg = k.seg(to_server, seq, ack, flags, 0);
+            let d = one(&mut pipe, to_server, &tcp(&seg, to_server), now);
             if d.verdict != Verdict::Accept || d.ctstate != Some(state) {
                 return Err(format!(
                     "ruleset-{n}: handshake of connection {i}: {:?} {:?} by {:?}",
@@ -198,7 +161,7 @@ pub fn run(p: &Params, n: u32) -> Result<Report, String> {
             next += 1;
             for (to_server, seg) in round(i, r) {
                 if (dirs.len() as u64) < want {
-                    frames.push(&tcp4(&seg));
+                    frames.push(&tcp(&seg, to_server));
                     dirs.push(to_server);
                 }
             }
@@ -223,5 +186,6 @@ pub fn run(p: &Params, n: u32) -> Result<Report, String> {
     let entries = pipe.conntrack().map_or(0, |c| u64::from(c.count()));
     let mut r = Report::new(&format!("ruleset-{n}"), 1, done, secs);
     r.entries = entries;
-    Ok(r.extra("rules", f64::from(n + 7)))
+    let seed_rules = SEED_FILTER.lines().count() as u32;
+    Ok(r.extra("rules", f64::from(n + seed_rules)))
 }

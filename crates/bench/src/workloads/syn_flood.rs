@@ -9,7 +9,7 @@ use ctguard_conntrack::{Conntrack, CtState, Instant, Sysctl};
 
 use super::{Params, timed_threads};
 use crate::Report;
-use crate::packets::{FrameBuf, Segment, tcp_flags, tcp4, xorshift};
+use crate::packets::{F_SYN, FrameBuf, Seg, tcp, xorshift};
 
 /// Packets built per round, as a receive ring would hold them.
 const RING: u64 = 1024;
@@ -17,7 +17,7 @@ const RING: u64 = 1024;
 /// A SYN from a pseudo-random source to the web server, as hping3 --rand-source sends.
 fn spoofed(r: u64) -> Vec<u8> {
     let a = (r >> 32) as u32;
-    tcp4(&Segment {
+    let seg = Seg {
         src: [
             1 + (a >> 24) as u8 % 223,
             (a >> 16) as u8,
@@ -29,10 +29,10 @@ fn spoofed(r: u64) -> Vec<u8> {
         dport: 80,
         seq: (r >> 16) as u32,
         ack: 0,
-        flags: tcp_flags::SYN,
-        window: 512,
-        payload: 0,
-    })
+        flags: F_SYN,
+        len: 0,
+    };
+    tcp(&seg, true)
 }
 
 pub fn run(p: &Params) -> Result<Report, String> {

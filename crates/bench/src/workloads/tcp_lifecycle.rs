@@ -7,7 +7,7 @@ use ctguard_conntrack::{Conntrack, CtState, Instant, Sysctl};
 
 use super::{Params, timed_threads};
 use crate::Report;
-use crate::packets::{FrameBuf, tcp_lifecycle, tcp4};
+use crate::packets::{FrameBuf, tcp, tcp_lifecycle};
 
 pub fn run(p: &Params) -> Result<Report, String> {
     let conns = p.conns.unwrap_or(100_000) as u32;
@@ -16,8 +16,8 @@ pub fn run(p: &Params) -> Result<Report, String> {
         // Each thread's connections are its own shard's: the same mix, other addresses.
         let mut frames = FrameBuf::default();
         for i in 0..conns {
-            for (_, seg) in tcp_lifecycle(i + (t as u32) * conns) {
-                frames.push(&tcp4(&seg));
+            for (to_server, seg) in tcp_lifecycle(i + (t as u32) * conns) {
+                frames.push(&tcp(&seg, to_server));
             }
         }
         let mut sysctl = Sysctl::default();
