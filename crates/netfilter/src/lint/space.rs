@@ -746,19 +746,7 @@ impl Universe {
                         *space = space.restrict(Dim::State, &states(mask.0, inv));
                     }
                 }
-                let tuple = c.proto.is_some()
-                    || c.orig_src.is_some()
-                    || c.orig_dst.is_some()
-                    || c.repl_src.is_some()
-                    || c.repl_dst.is_some()
-                    || c.orig_src_port.is_some()
-                    || c.orig_dst_port.is_some()
-                    || c.repl_src_port.is_some()
-                    || c.repl_dst_port.is_some()
-                    || c.status.is_some()
-                    || c.expire.is_some()
-                    || c.dir.is_some();
-                if tuple {
+                if c.tests_beyond_state() {
                     unmodelled.push("-m conntrack tuple, status, expiry or direction".into());
                 }
             }

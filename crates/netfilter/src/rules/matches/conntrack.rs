@@ -47,6 +47,23 @@ impl Default for Conntrack {
 }
 
 impl Conntrack {
+    /// Whether it tests anything besides `--ctstate`: the tuples, status, expiry or
+    /// direction.
+    pub(crate) fn tests_beyond_state(&self) -> bool {
+        self.proto.is_some()
+            || self.orig_src.is_some()
+            || self.orig_dst.is_some()
+            || self.repl_src.is_some()
+            || self.repl_dst.is_some()
+            || self.orig_src_port.is_some()
+            || self.orig_dst_port.is_some()
+            || self.repl_src_port.is_some()
+            || self.repl_dst_port.is_some()
+            || self.status.is_some()
+            || self.expire.is_some()
+            || self.dir.is_some()
+    }
+
     pub fn new(family: Family) -> Self {
         Conntrack {
             family,
@@ -182,21 +199,7 @@ impl Module for Conntrack {
     }
 
     fn finish(&mut self, _ctx: &ParseCtx) -> Result<(), String> {
-        let c = &*self;
-        let any = c.state.is_some()
-            || c.proto.is_some()
-            || c.orig_src.is_some()
-            || c.orig_dst.is_some()
-            || c.repl_src.is_some()
-            || c.repl_dst.is_some()
-            || c.orig_src_port.is_some()
-            || c.orig_dst_port.is_some()
-            || c.repl_src_port.is_some()
-            || c.repl_dst_port.is_some()
-            || c.status.is_some()
-            || c.expire.is_some()
-            || c.dir.is_some();
-        if !any {
+        if self.state.is_none() && !self.tests_beyond_state() {
             return Err("conntrack: At least one option is required".into());
         }
         Ok(())
