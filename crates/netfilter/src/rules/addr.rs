@@ -141,7 +141,8 @@ impl fmt::Display for Net {
     }
 }
 
-/// One part of a numeric IPv4 address, in C `strtoul(.., 0)` style.
+/// One part of a numeric IPv4 address, in C `strtoul(.., 0)` style. Not
+/// `words::parse_c_uint`: an address part may carry a leading `+`, as iptables takes it.
 fn parse_c_number(s: &str) -> Option<u64> {
     if s.is_empty() {
         return None;
@@ -245,6 +246,9 @@ mod tests {
         assert_eq!(v4("10.1.2/24").display_cidr(), "10.1.2.0/24");
         assert_eq!(v4("010.1.2.3").display_cidr(), "8.1.2.3/32");
         assert_eq!(v4("0x0a.1.2.3").display_cidr(), "10.1.2.3/32");
+        // iptables v1.8.9 (nf_tables) takes a leading `+` too: `-A INPUT -s +1.2.3.4` lists
+        // as `-s 1.2.3.4/32` (checked in a namespace); words::parse_c_uint refuses it.
+        assert_eq!(v4("+1.2.3.4").display_cidr(), "1.2.3.4/32");
     }
 
     #[test]
