@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use ctguard_conntrack::Sysctl;
-use ctguard_conntrack::sysctl::{KEYS, conf};
+use ctguard_conntrack::sysctl::{CTGUARD_KEYS, KEYS, conf};
 
 /// Applies `files` in order to the defaults: diagnostics on stderr, an error if any file has
 /// one (and nothing of that file applied).
@@ -37,6 +37,10 @@ pub fn apply(s: &mut Sysctl, file: &Path) -> Result<(), String> {
 pub fn run(files: &[PathBuf]) -> Result<(), String> {
     let s = load(files)?;
     for key in KEYS {
+        println!("{key} = {}", s.get(key).unwrap_or_default());
+    }
+    println!("# ctguard's own (no kernel has these; keep them out of a host's sysctl.conf)");
+    for key in CTGUARD_KEYS {
         println!("{key} = {}", s.get(key).unwrap_or_default());
     }
     Ok(())

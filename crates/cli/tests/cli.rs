@@ -118,9 +118,47 @@ fn a_bad_scenario_names_the_file_and_line() {
 fn sysctl_lists_every_key_with_the_kernel_default() {
     let (code, out, _) = ctguard(&["sysctl"]);
     assert_eq!(code, 0);
-    assert_eq!(out.lines().count(), 32);
-    assert!(out.contains("net.netfilter.nf_conntrack_tcp_timeout_established = 432000\n"));
-    assert!(out.contains("net.netfilter.nf_conntrack_max = 262144\n"));
+    let (kernel, ours) = out
+        .split_once("# ctguard's own")
+        .expect("ctguard's keys apart");
+    assert_eq!(kernel.lines().count(), 32);
+    assert!(kernel.contains("net.netfilter.nf_conntrack_tcp_timeout_established = 432000\n"));
+    assert!(kernel.contains("net.netfilter.nf_conntrack_max = 262144\n"));
+    assert!(ours.contains("net.netfilter.nf_conntrack_policy = kernel\n"));
+    assert_eq!(ours.lines().count(), 5);
+}
+
+#[test]
+fn sysctl_reads_the_protect_policy_from_a_file_and_refuses_a_bad_one() {
+    let f = temp_file(
+        "protect.conf",
+        "net.netfilter.nf_conntrack_policy = protect\n\
+         net.netfilter.nf_conntrack_protect_adaptive_start = 70\n",
+    );
+    let (code, out, err) = ctguard(&["sysctl", "--conf", &f]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("net.netfilter.nf_conntrack_policy = protect\n"));
+    assert!(out.contains("net.netfilter.nf_conntrack_protect_adaptive_start = 70\n"));
+    assert!(
+        err.contains("protect.conf:1: notice: net.netfilter.nf_conntrack_policy is ctguard's own"),
+        "{err}"
+    );
+    let bad = temp_file(
+        "bad-protect.conf",
+        "net.netfilter.nf_conntrack_policy = strict\n\
+         net.netfilter.nf_conntrack_protect_adaptive_end = 50\n",
+    );
+    let (code, _, err) = ctguard(&["sysctl", "--conf", &bad]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("bad-protect.conf:1: error: bad value \"strict\"")
+            && err.contains("kernel or protect"),
+        "{err}"
+    );
+    assert!(
+        err.contains("bad-protect.conf:2: error:") && err.contains("must be below"),
+        "{err}"
+    );
 }
 
 /// A file in a directory of its own per test process and file name: tests run in parallel

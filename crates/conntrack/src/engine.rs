@@ -10,6 +10,7 @@ use crate::entry::{Conn, ConnId, ProtoState, Status};
 use crate::event::{DestroyReason, Event, LogLine, RateLimit};
 use crate::gc::Gc;
 use crate::intake::{self, Icmp, Ip, L4, L4Invalid, LinkType, Malformed};
+use crate::protect::{Class, Eviction, ProtectStats, adaptive};
 use crate::proto::tcp::{TcpConn, TcpContext, TcpInvalid, TcpVerdict};
 use crate::proto::{generic, gre, icmp, udp};
 use crate::stats::Stats;
@@ -58,6 +59,9 @@ pub enum Reason {
     Fragment(&'static str),
     /// Dropped: the table was full and early drop found nothing to evict.
     TableFull,
+    /// Dropped by the protect policy: the source's /24 (or /64) holds its quota of
+    /// unassured entries.
+    SourceQuota,
     /// INVALID: the L4 header checks failed.
     L4(L4Invalid),
     /// INVALID: the TCP tracker refused the segment.
@@ -145,6 +149,9 @@ pub struct Conntrack {
     sysctl: Sysctl,
     pub(crate) table: Table,
     stats: Stats,
+    protect_stats: ProtectStats,
+    /// The protect policy's log lines, limited apart from the kernel's.
+    protect_ratelimit: RateLimit,
     defrag: Defrag,
     gc: Gc,
     events: VecDeque<Event>,
@@ -221,10 +228,16 @@ impl Conntrack {
     }
 
     pub fn with_seed(sysctl: Sysctl, seed: u64) -> Self {
+        let mut table = Table::new(sysctl.buckets, seed);
+        if sysctl.protect.on() {
+            table.set_protect(true, sysctl.protect.source_quota > 0);
+        }
         Conntrack {
-            table: Table::new(sysctl.buckets, seed),
+            table,
             sysctl,
             stats: Stats::default(),
+            protect_stats: ProtectStats::default(),
+            protect_ratelimit: RateLimit::default(),
             defrag: Defrag::new(),
             gc: Gc::default(),
             events: VecDeque::with_capacity(64),
@@ -244,11 +257,21 @@ impl Conntrack {
 
     /// Changes one setting; a new bucket count rebuilds the hash as the kernel does.
     pub fn set_sysctl(&mut self, key: &str, value: &str) -> Result<(), SysctlError> {
+        let (was_on, had_quota) = self.protect_shape();
         self.sysctl.set(key, value)?;
         if self.table.buckets() != crate::table::round_buckets(self.sysctl.buckets) {
             self.table.resize(self.sysctl.buckets);
         }
+        let (on, quota) = self.protect_shape();
+        if (on, quota) != (was_on, had_quota) {
+            self.table.set_protect(on, quota);
+        }
         Ok(())
+    }
+
+    fn protect_shape(&self) -> (bool, bool) {
+        let p = &self.sysctl.protect;
+        (p.on(), p.on() && p.source_quota > 0)
     }
 
     /// Whether table changes are queued as events (log lines always are).
@@ -263,6 +286,17 @@ impl Conntrack {
 
     pub fn stats(&self) -> Stats {
         self.stats
+    }
+
+    /// What the protect policy did (all zero under the kernel policy).
+    pub fn protect_stats(&self) -> ProtectStats {
+        self.protect_stats
+    }
+
+    /// Entries on the protect policy's unassured and closing lists.
+    pub fn protect_lists(&self) -> Option<(u32, u32)> {
+        let p = self.table.protect()?;
+        Some((p.len(Class::Unassured), p.len(Class::Closing)))
     }
 
     /// Entries in the table, expired ones included until something reaps them
@@ -477,14 +511,16 @@ impl Conntrack {
     /// connection it answers: a confirmed TCP entry moves to CLOSE with CLOSE's timeout (a
     /// fixed timeout stays).
     pub fn set_closing(&mut self, id: ConnId, now: Instant) {
+        let count = self.table.len();
         let timeouts = &self.sysctl.timeouts;
         if let Some(c) = self.table.get_mut(id)
             && let ProtoState::Tcp(t) = &mut c.proto
             && let Some(timeout) = t.set_closing(timeouts)
             && !c.status.has(Status::FIXED_TIMEOUT)
         {
-            c.expires = now + timeout;
+            c.expires = now + adapt(&self.sysctl, count, c, timeout);
         }
+        self.table.refresh(id);
     }
 
     /// Whether an entry other than the unconfirmed one has tuple `t` in either direction
@@ -600,6 +636,11 @@ impl Conntrack {
                     let Some(reply) = invert(&tuple) else {
                         return self.invalid(ip.proto, Reason::CannotInvert, now);
                     };
+                    if self.sysctl.protect.on()
+                        && let Err(o) = self.check_quota(&tuple, now)
+                    {
+                        return o;
+                    }
                     if let Err(o) = self.make_room(&tuple, zone, now) {
                         return o;
                     }
@@ -634,6 +675,9 @@ impl Conntrack {
             return Ok(());
         }
         let hash = self.table.hash(tuple, zone);
+        if self.sysctl.protect.on() {
+            return self.protect_make_room(hash, now);
+        }
         let (events, record) = (&mut self.events, self.record_events);
         let drops = self.table.early_drop(hash, now, &mut |c, victim| {
             let why = if victim {
@@ -647,6 +691,11 @@ impl Conntrack {
             self.stats.early_drop += u64::from(drops);
             return Ok(());
         }
+        self.table_full(now)
+    }
+
+    /// The table-full drop: counted, logged rate-limited, and the collector told to evict.
+    fn table_full(&mut self, now: Instant) -> Result<(), Outcome> {
         self.gc.early_drop = true;
         self.stats.drop += 1;
         let (print, suppressed) = self.ratelimit.check(now);
@@ -659,6 +708,75 @@ impl Conntrack {
         Err(Outcome::dropped(Reason::TableFull))
     }
 
+    /// Protect's make_room: expired entries, then the least recently used unassured entry,
+    /// then the least recently used closing one; never a protected entry.
+    fn protect_make_room(&mut self, hash: u32, now: Instant) -> Result<(), Outcome> {
+        let mut gone: [u32; 3] = [0; 3];
+        let mut first = None;
+        let (events, record) = (&mut self.events, self.record_events);
+        let made = self.table.protect_make_room(hash, now, &mut |c, why| {
+            gone[why as usize] += 1;
+            if first.is_none() {
+                first = Some((describe(&c), why));
+            }
+            push_destroyed(events, record, c, DestroyReason::Protect(why), now);
+        });
+        for why in [Eviction::Expired, Eviction::Unassured, Eviction::Closing] {
+            for _ in 0..gone[why as usize] {
+                self.protect_stats.count(why);
+            }
+        }
+        self.stats.early_drop += u64::from(gone[Eviction::Unassured as usize])
+            + u64::from(gone[Eviction::Closing as usize]);
+        if let Some((what, why)) = first {
+            let n: u32 = gone.iter().sum();
+            let text = match why {
+                Eviction::Expired => format!(
+                    "table full, reaped {n} expired entr{} ({what}, ...)",
+                    if n == 1 { "y" } else { "ies" }
+                ),
+                _ => format!(
+                    "table full, evicted the least recently used {} entry: {what}",
+                    why.name()
+                ),
+            };
+            self.protect_log(text, now);
+        }
+        if made {
+            return Ok(());
+        }
+        self.table_full(now)
+    }
+
+    /// Protect's per-source quota on unassured entries.
+    fn check_quota(&mut self, tuple: &Tuple, now: Instant) -> Result<(), Outcome> {
+        let Some(quota) = self.sysctl.protect.quota_entries(self.sysctl.max) else {
+            return Ok(());
+        };
+        let Some((prefix, held)) = self.table.protect().and_then(|p| p.prefix_count(tuple)) else {
+            return Ok(());
+        };
+        if held < quota {
+            return Ok(());
+        }
+        self.protect_stats.quota_drop += 1;
+        let text = format!(
+            "source {prefix} holds {held} unassured entries (quota {quota}), dropping packet"
+        );
+        self.protect_log(text, now);
+        Err(Outcome::dropped(Reason::SourceQuota))
+    }
+
+    fn protect_log(&mut self, text: String, now: Instant) {
+        let (print, suppressed) = self.protect_ratelimit.check(now);
+        if let Some(messages) = suppressed {
+            self.log(LogLine::ProtectSuppressed { messages }, now);
+        }
+        if print {
+            self.log(LogLine::Protect { text }, now);
+        }
+    }
+
     fn handle(
         &mut self,
         target: Target,
@@ -669,6 +787,7 @@ impl Conntrack {
         now: Instant,
     ) -> Handled {
         let mut target = target;
+        let count = self.table.len();
         let conn: &mut Conn = match &mut target {
             Target::Existing(id) => self.table.get_mut(*id).expect("found entries are live"),
             Target::Pending(c) => c,
@@ -798,11 +917,11 @@ impl Conntrack {
             }
             Update::Ignore => {}
             Update::Refresh { timeout, assure } => {
-                if !conn.status.has(Status::FIXED_TIMEOUT) {
-                    conn.expires = now + timeout;
-                }
                 if assure {
                     conn.status.set(Status::ASSURED);
+                }
+                if !conn.status.has(Status::FIXED_TIMEOUT) {
+                    conn.expires = now + adapt(sysctl, count, conn, timeout);
                 }
                 acct(conn);
             }
@@ -907,6 +1026,44 @@ impl Conntrack {
             );
         }
     }
+}
+
+/// A timeout under the protect policy's adaptive rule (unchanged under the kernel policy, and
+/// for protected entries).
+#[inline]
+fn adapt(
+    sysctl: &Sysctl,
+    count: u32,
+    c: &Conn,
+    timeout: core::time::Duration,
+) -> core::time::Duration {
+    let p = &sysctl.protect;
+    if !p.on() || !Class::of(c).adaptive() {
+        return timeout;
+    }
+    adaptive::scale(timeout, count, sysctl.max, p.adaptive_start, p.adaptive_end)
+}
+
+/// An entry for a protect log line: `tcp src=... dst=... sport=... dport=... SYN_RECV`.
+fn describe(c: &Conn) -> String {
+    let t = c.original();
+    let mut s = format!(
+        "{} src={} dst={}",
+        generic::proto_name(t.proto),
+        t.src_ip(),
+        t.dst_ip()
+    );
+    if matches!(
+        t.proto,
+        protocol::TCP | protocol::UDP | protocol::UDPLITE | protocol::SCTP
+    ) {
+        s += &format!(" sport={} dport={}", t.sport, t.dport);
+    }
+    if let Some(tcp) = c.tcp() {
+        s += " ";
+        s += tcp.state().name();
+    }
+    s
 }
 
 #[derive(Debug, Default)]

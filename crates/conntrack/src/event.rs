@@ -20,6 +20,8 @@ pub enum DestroyReason {
     Reopened,
     /// Removed by an explicit flush.
     Flushed,
+    /// Removed by the protect policy to make room (`nf_conntrack_policy = protect`).
+    Protect(crate::protect::Eviction),
 }
 
 /// A kernel log line, as structured data; `Display` gives the kernel's text.
@@ -30,6 +32,10 @@ pub enum LogLine {
     TableFull { netns: Option<u32> },
     /// `net_ratelimit: N callbacks suppressed`.
     Suppressed { callbacks: u32 },
+    /// ctguard's protect policy: an eviction or a quota drop (no kernel prints these).
+    Protect { text: String },
+    /// `ctguard protect: N messages suppressed`: the protect lines have a limiter of their own.
+    ProtectSuppressed { messages: u32 },
     /// An INVALID packet reported under `nf_conntrack_log_invalid`: the reason, then the
     /// packet's fields in the kernel's netfilter log format.
     Invalid {
@@ -56,6 +62,10 @@ impl fmt::Display for LogLine {
             }
             LogLine::Suppressed { callbacks } => {
                 write!(f, "net_ratelimit: {callbacks} callbacks suppressed")
+            }
+            LogLine::Protect { text } => write!(f, "ctguard protect: {text}"),
+            LogLine::ProtectSuppressed { messages } => {
+                write!(f, "ctguard protect: {messages} messages suppressed")
             }
             LogLine::Invalid { .. } => f.write_str(&self.render("", "")),
         }

@@ -37,6 +37,7 @@ mod gc;
 mod hash;
 pub mod intake;
 pub mod nat;
+pub mod protect;
 pub mod proto;
 mod shard;
 mod stats;

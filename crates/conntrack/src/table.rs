@@ -5,6 +5,7 @@
 use crate::Instant;
 use crate::entry::{Conn, ConnId, Status};
 use crate::hash::{scale, tuple_hash};
+use crate::protect::{Class, EXPIRED_SCAN, Eviction, Protect};
 use crate::tuple::{Dir, Tuple};
 
 const NIL: u32 = u32::MAX;
@@ -35,6 +36,9 @@ struct Links {
     expires_floor: u32,
     /// Eight bits of each direction's hash: a tuple with another tag cannot match.
     tag: [u8; 2],
+    /// The entry's class under the protect policy (in what was padding, so a packet's
+    /// bookkeeping reads a line the lookup brought in already).
+    class: Class,
 }
 
 #[derive(Debug)]
@@ -45,6 +49,8 @@ pub struct Table {
     chunks: Vec<Box<[Option<Conn>]>>,
     free: Vec<u32>,
     len: u32,
+    /// The protect policy's lists and quota; None under the kernel policy.
+    protect: Option<Box<Protect>>,
 }
 
 #[inline]
@@ -71,6 +77,14 @@ fn floor_secs(t: Instant) -> u32 {
     (t.as_nanos() / 1_000_000_000).min(u64::from(u32::MAX)) as u32
 }
 
+#[inline]
+fn slot_in(chunks: &[Box<[Option<Conn>]>], id: u32) -> Option<&Conn> {
+    chunks
+        .get(id as usize / CHUNK)?
+        .get(id as usize % CHUNK)?
+        .as_ref()
+}
+
 impl Table {
     pub fn new(buckets: u32, seed: u64) -> Self {
         Table {
@@ -80,7 +94,26 @@ impl Table {
             chunks: Vec::new(),
             free: Vec::new(),
             len: 0,
+            protect: None,
         }
+    }
+
+    /// Turns the protect policy's bookkeeping on (with or without a source quota) or off.
+    /// Existing entries join the lists in /proc order.
+    pub fn set_protect(&mut self, on: bool, quota: bool) {
+        self.protect = on.then(|| Box::new(Protect::new(quota)));
+        for id in self.ids_in_proc_order() {
+            let c = slot_in(&self.chunks, id.0).expect("listed entries are live");
+            let class = Class::of(c);
+            if let Some(p) = &mut self.protect {
+                p.added(id.0, class, c);
+            }
+            self.links[id.0 as usize].class = if on { class } else { Class::Protected };
+        }
+    }
+
+    pub fn protect(&self) -> Option<&Protect> {
+        self.protect.as_deref()
     }
 
     pub fn len(&self) -> u32 {
@@ -102,10 +135,7 @@ impl Table {
 
     #[inline]
     fn slot(&self, id: u32) -> Option<&Conn> {
-        self.chunks
-            .get(id as usize / CHUNK)?
-            .get(id as usize % CHUNK)?
-            .as_ref()
+        slot_in(&self.chunks, id)
     }
 
     #[inline]
@@ -129,11 +159,17 @@ impl Table {
         Some(c)
     }
 
-    /// Learns an entry's expiry again after a change through [`Table::get_mut`].
+    /// Learns an entry's expiry again after a change through [`Table::get_mut`], and under
+    /// the protect policy its class (it was just used: newest on its list).
     pub fn refresh(&mut self, id: ConnId) {
-        if let Some(c) = self.slot(id.0) {
-            let f = floor_secs(c.expires);
-            self.links[id.0 as usize].expires_floor = f;
+        if let Some(c) = slot_in(&self.chunks, id.0) {
+            let l = &mut self.links[id.0 as usize];
+            l.expires_floor = floor_secs(c.expires);
+            if let Some(p) = &mut self.protect {
+                let (was, now) = (l.class, Class::of(c));
+                l.class = now;
+                p.touched(id.0, was, now, c);
+            }
         }
     }
 
@@ -216,6 +252,7 @@ impl Table {
                     next: [NIL; 2],
                     expires_floor: 0,
                     tag: [0; 2],
+                    class: Class::Protected,
                 });
                 id
             }
@@ -226,10 +263,19 @@ impl Table {
         self.heads[hb[0]] = node(id, Dir::Original);
         let reply_next = self.heads[hb[1]];
         self.heads[hb[1]] = node(id, Dir::Reply);
+        let class = match &mut self.protect {
+            Some(p) => {
+                let class = Class::of(&conn);
+                p.added(id, class, &conn);
+                class
+            }
+            None => Class::Protected,
+        };
         self.links[id as usize] = Links {
             next: [orig_next, reply_next],
             expires_floor: floor_secs(conn.expires),
             tag: [tag(h[0]), tag(h[1])],
+            class,
         };
         self.chunks[id as usize / CHUNK][id as usize % CHUNK] = Some(conn);
         self.len += 1;
@@ -266,6 +312,9 @@ impl Table {
         let conn = self.chunks[id.0 as usize / CHUNK][id.0 as usize % CHUNK]
             .take()
             .expect("live");
+        if let Some(p) = &mut self.protect {
+            p.removed(id.0, self.links[id.0 as usize].class, &conn);
+        }
         self.free.push(id.0);
         self.len -= 1;
         conn
@@ -308,6 +357,66 @@ impl Table {
             b = (b + 1) % n_buckets;
         }
         0
+    }
+
+    /// The protect policy's room for one more entry, in its order: expired entries (in the
+    /// new tuple's [`EVICTION_RANGE`] buckets and among the oldest [`EXPIRED_SCAN`] of each
+    /// list), else the least recently used unassured entry, else the least recently used
+    /// closing one. Protected entries are never taken. `gone` receives each removed entry and
+    /// why. Returns whether anything went.
+    pub fn protect_make_room(
+        &mut self,
+        hash: u32,
+        now: Instant,
+        gone: &mut impl FnMut(Conn, Eviction),
+    ) -> bool {
+        if self.protect.is_none() {
+            return false;
+        }
+        let mut reaped = false;
+        let n_buckets = self.buckets();
+        let mut b = self.bucket(hash);
+        for _ in 0..EVICTION_RANGE {
+            'restart: loop {
+                let mut n = self.heads[b as usize];
+                while n != NIL {
+                    if self.live(n >> 1).is_expired(now) {
+                        gone(self.remove(ConnId(n >> 1)), Eviction::Expired);
+                        reaped = true;
+                        continue 'restart;
+                    }
+                    n = self.next_of(n);
+                }
+                break;
+            }
+            b = (b + 1) % n_buckets;
+        }
+        for class in [Class::Unassured, Class::Closing] {
+            let mut oldest = [NIL; EXPIRED_SCAN];
+            let p = self.protect.as_mut().expect("checked");
+            for (o, s) in oldest.iter_mut().zip(p.oldest(class, EXPIRED_SCAN)) {
+                *o = *s;
+            }
+            for s in oldest.into_iter().filter(|s| *s != NIL) {
+                if self.live(s).is_expired(now) {
+                    gone(self.remove(ConnId(s)), Eviction::Expired);
+                    reaped = true;
+                }
+            }
+        }
+        if reaped {
+            return true;
+        }
+        for (class, why) in [
+            (Class::Unassured, Eviction::Unassured),
+            (Class::Closing, Eviction::Closing),
+        ] {
+            if let Some(s) = self.protect.as_ref().and_then(|p| p.victim(class)) {
+                gone(self.remove(ConnId(s)), why);
+                return true;
+            }
+        }
+        false
     }
 
     /// Entries of one bucket, each entry once (by its original-direction node), in chain order.

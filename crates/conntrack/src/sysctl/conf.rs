@@ -74,6 +74,7 @@ use core::fmt;
 
 use super::Sysctl;
 use super::names::{self, BUCKETS_ROUND, Class, Kind, MAX_BUCKETS, MAX_JIFFIES_SECS};
+use super::policy::{MAX_PERCENT, Policy};
 
 /// How serious a [`Diagnostic`] is. Any [`Severity::Error`] stops the whole file applying.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -305,6 +306,17 @@ fn check_value(kind: Kind, n: &Number<'_>) -> Result<u32, String> {
                 Ok(m as u32)
             }
         }
+        Kind::Percent => {
+            if n.negative || m > u64::from(MAX_PERCENT) {
+                Err(format!(
+                    "out of range: 0..={MAX_PERCENT} (percent of nf_conntrack_max)"
+                ))
+            } else {
+                Ok(m as u32)
+            }
+        }
+        // Policies are words, read before numbers are.
+        Kind::Policy => Err("the policy is kernel or protect".into()),
         Kind::Thresh => {
             if n.negative {
                 Err("out of range: must not be negative".into())
@@ -366,6 +378,19 @@ fn parse_line(conf: &mut SysctlConf, line: usize, raw: &str) {
     let dotted = dotted_key(key);
     let (modern, legacy_name) = match names::classify(&dotted) {
         Class::Modern { modern } => (modern, None),
+        Class::Ctguard { key } => {
+            conf.say(
+                line,
+                Notice,
+                false,
+                format!(
+                    "{dotted} is ctguard's own setting: a real kernel has no {}, and sysctl -p \
+                     fails on it there",
+                    proc_path(&dotted)
+                ),
+            );
+            (key, None)
+        }
         Class::Legacy { modern } => {
             let old = names::LEGACY
                 .iter()
@@ -429,9 +454,16 @@ fn parse_line(conf: &mut SysctlConf, line: usize, raw: &str) {
             return;
         }
     };
-    let parsed = kernel_number(value)
-        .map_err(str::to_string)
-        .and_then(|n| check_value(names::kind(modern), &n).map(|v| (v, n.ignored)));
+    let parsed = if names::kind(modern) == Kind::Policy {
+        match Policy::parse(value) {
+            Some(p) => Ok((p as u32, "")),
+            None => Err("the policy is kernel or protect".to_string()),
+        }
+    } else {
+        kernel_number(value)
+            .map_err(str::to_string)
+            .and_then(|n| check_value(names::kind(modern), &n).map(|v| (v, n.ignored)))
+    };
     let (parsed, ignored) = match parsed {
         Ok(ok) => ok,
         Err(why) => {
@@ -546,9 +578,33 @@ impl Sysctl {
                 );
                 value = rounded;
             }
-            if let Err(e) = next.set(s.key, &value.to_string()) {
+            let text = if names::kind(s.key) == Kind::Policy {
+                s.value.clone()
+            } else {
+                value.to_string()
+            };
+            if let Err(e) = next.set(s.key, &text) {
                 say(Severity::Error, e.to_string());
             }
+        }
+        let p = &next.protect;
+        if p.adaptive_start >= p.adaptive_end {
+            let key = "net.netfilter.nf_conntrack_protect_adaptive_";
+            let line = conf
+                .settings
+                .iter()
+                .rev()
+                .find(|s| s.key.starts_with(key))
+                .map_or(0, |s| s.line);
+            out.push(Diagnostic {
+                file: conf.file.clone(),
+                line,
+                severity: Severity::Error,
+                message: format!(
+                    "{key}start ({}) must be below {key}end ({}): timeouts shrink between them",
+                    p.adaptive_start, p.adaptive_end
+                ),
+            });
         }
         if out.iter().any(|d| d.severity == Severity::Error) {
             return Err(out);

@@ -6,8 +6,10 @@
 
 pub mod conf;
 pub mod names;
+mod policy;
 
 pub use conf::{Diagnostic, Setting, Severity, SysctlConf};
+pub use policy::{Policy, Protect};
 
 use core::fmt;
 use core::time::Duration;
@@ -32,6 +34,8 @@ pub struct Sysctl {
     pub ipfrag_high_thresh: u32,
     pub ipfrag_low_thresh: u32,
     pub timeouts: Timeouts,
+    /// ctguard's own table policy (no kernel has these keys).
+    pub protect: Protect,
 }
 
 /// Protocol timeouts in seconds, one field per `nf_conntrack_*_timeout*` sysctl.
@@ -99,6 +103,7 @@ impl Default for Sysctl {
             ipfrag_high_thresh: 4_194_304,
             ipfrag_low_thresh: 3_145_728,
             timeouts: Timeouts::default(),
+            protect: Protect::default(),
         }
     }
 }
@@ -132,16 +137,25 @@ enum Slot<'a> {
     U32(&'a mut u32),
     U8(&'a mut u8),
     Bool(&'a mut bool),
+    Policy(&'a mut Policy),
 }
 
 macro_rules! keys {
-    ($($name:literal => $($field:ident).+ : $kind:ident),* $(,)?) => {
-        /// Every key, in `sysctl -a` order.
+    (
+        kernel { $($name:literal => $($field:ident).+ : $kind:ident),* $(,)? }
+        ctguard { $($cname:literal => $($cfield:ident).+ : $ckind:ident),* $(,)? }
+    ) => {
+        /// Every kernel key, in `sysctl -a` order.
         pub const KEYS: &[&str] = &[$($name),*];
+
+        /// ctguard's own keys: no kernel has them, so a file meant for a real host must not
+        /// carry them (`sysctl -p` fails on them) and the recorder never writes them.
+        pub const CTGUARD_KEYS: &[&str] = &[$($cname),*];
 
         fn slot<'a>(s: &'a mut Sysctl, key: &str) -> Option<Slot<'a>> {
             match key {
                 $($name => Some(Slot::$kind(&mut s.$($field).+)),)*
+                $($cname => Some(Slot::$ckind(&mut s.$($cfield).+)),)*
                 _ => None,
             }
         }
@@ -149,6 +163,7 @@ macro_rules! keys {
         fn read(s: &Sysctl, key: &str) -> Option<String> {
             match key {
                 $($name => Some(keys!(@show $kind, s.$($field).+)),)*
+                $($cname => Some(keys!(@show $ckind, s.$($cfield).+)),)*
                 _ => None,
             }
         }
@@ -158,6 +173,7 @@ macro_rules! keys {
 }
 
 keys! {
+    kernel {
     "net.netfilter.nf_conntrack_acct" => acct: Bool,
     "net.netfilter.nf_conntrack_buckets" => buckets: U32,
     "net.netfilter.nf_conntrack_checksum" => checksum: Bool,
@@ -190,6 +206,13 @@ keys! {
     "net.ipv4.ipfrag_high_thresh" => ipfrag_high_thresh: U32,
     "net.ipv4.ipfrag_low_thresh" => ipfrag_low_thresh: U32,
     "net.ipv4.ipfrag_time" => ipfrag_time: U32,
+    }
+    ctguard {
+    "net.netfilter.nf_conntrack_policy" => protect.policy: Policy,
+    "net.netfilter.nf_conntrack_protect_adaptive_start" => protect.adaptive_start: U32,
+    "net.netfilter.nf_conntrack_protect_adaptive_end" => protect.adaptive_end: U32,
+    "net.netfilter.nf_conntrack_protect_source_quota" => protect.source_quota: U32,
+    }
 }
 
 /// Canonical form of a key: `/` separators become `.`.
@@ -209,6 +232,7 @@ impl Sysctl {
         match slot(self, &key).ok_or_else(|| SysctlError::UnknownKey(key.clone()))? {
             Slot::U32(f) => *f = value_t.parse().map_err(|_| bad())?,
             Slot::U8(f) => *f = value_t.parse().map_err(|_| bad())?,
+            Slot::Policy(f) => *f = Policy::parse(value_t).ok_or_else(bad)?,
             Slot::Bool(f) => {
                 // The kernel's proc_dou8vec_minmax / proc_dointvec_minmax accept 0 and 1 here.
                 *f = match value_t {

@@ -14,7 +14,7 @@
 //! - ranges: measured with procps `sysctl -p` in a child network namespace of Linux
 //!   6.18.44 (`CONFIG_HZ=250`); see `conf.rs` for the record.
 
-use super::KEYS;
+use super::{CTGUARD_KEYS, KEYS};
 
 /// `CONFIG_HZ` of the kernel the defaults were recorded on. A `proc_dointvec_jiffies` sysctl
 /// refuses any value whose magnitude exceeds `INT_MAX / HZ` seconds, so the bound depends on it:
@@ -48,6 +48,10 @@ pub enum Kind {
     /// `proc_doulongvec_minmax` for the reassembly thresholds: no sign, `low <= high`.
     /// ctguard holds them in 32 bits, so it also refuses values above `u32::MAX`.
     Thresh,
+    /// ctguard's `nf_conntrack_policy`: `kernel` or `protect`.
+    Policy,
+    /// ctguard's percentages of `nf_conntrack_max`: 0..=[`super::policy::MAX_PERCENT`].
+    Percent,
 }
 
 /// The kind of each modelled key.
@@ -67,6 +71,10 @@ pub fn kind(key: &str) -> Kind {
         | "net.netfilter.nf_conntrack_frag6_low_thresh"
         | "net.ipv4.ipfrag_high_thresh"
         | "net.ipv4.ipfrag_low_thresh" => Kind::Thresh,
+        "net.netfilter.nf_conntrack_policy" => Kind::Policy,
+        "net.netfilter.nf_conntrack_protect_adaptive_start"
+        | "net.netfilter.nf_conntrack_protect_adaptive_end"
+        | "net.netfilter.nf_conntrack_protect_source_quota" => Kind::Percent,
         // Every timeout, nf_conntrack_frag6_timeout and net.ipv4.ipfrag_time.
         _ => Kind::Jiffies,
     }
@@ -77,6 +85,8 @@ pub fn kind(key: &str) -> Kind {
 pub enum Class {
     /// One of [`KEYS`], or the `net.nf_conntrack_max` alias: `modern` is the key in [`KEYS`].
     Modern { modern: &'static str },
+    /// One of [`CTGUARD_KEYS`]: ctguard's own, applied; a real kernel has no such sysctl.
+    Ctguard { key: &'static str },
     /// A pre-2.6.25 name with a modern equivalent in [`KEYS`].
     Legacy { modern: &'static str },
     /// A read-only sysctl (mode 0444): writing it fails in every kernel that has it.
@@ -219,7 +229,8 @@ const TREES: &[&str] = &[
 ];
 
 /// Classifies a dotted key. The rule, in order:
-/// 1. a key in [`KEYS`] or `net.nf_conntrack_max` is applied;
+/// 1. a key in [`KEYS`] or `net.nf_conntrack_max` is applied, and so is one of ctguard's
+///    own [`CTGUARD_KEYS`];
 /// 2. `nf_conntrack_count` and the legacy `ip_conntrack_count` / `ip_conntrack_buckets` are
 ///    read-only (an error, as writing them fails);
 /// 3. a legacy name in [`LEGACY`] is applied as its modern key, with a notice;
@@ -233,6 +244,9 @@ const TREES: &[&str] = &[
 pub fn classify(key: &str) -> Class {
     if let Some(k) = KEYS.iter().find(|k| **k == key) {
         return Class::Modern { modern: k };
+    }
+    if let Some(k) = CTGUARD_KEYS.iter().find(|k| **k == key) {
+        return Class::Ctguard { key: k };
     }
     if key == ALIAS_MAX {
         return Class::Modern {
@@ -288,6 +302,7 @@ pub fn classify(key: &str) -> Class {
 /// The modern key that a name known to ctguard stands for, for "did you mean" hints.
 fn candidates() -> impl Iterator<Item = &'static str> {
     KEYS.iter()
+        .chain(CTGUARD_KEYS)
         .copied()
         .chain(LEGACY.iter().map(|(old, _)| *old))
         .chain(core::iter::once(ALIAS_MAX))

@@ -1,0 +1,212 @@
+//! The `protect` table policy (`nf_conntrack_policy = protect`), which no kernel has: when the
+//! table is full it makes room table-wide instead of in 8 buckets, so that a flood of
+//! half-open connections cannot lock legitimate users out.
+//!
+//! - [`Class`]: what an entry is to the policy: unassured, closing, or protected (assured and
+//!   not closing: never evicted for a newcomer).
+//! - [`lru`]: the unassured and the closing entries, each on its own least-recently-used list.
+//! - [`adaptive`]: pf's adaptive timeouts for unassured and closing entries.
+//! - [`quota`]: unassured entries per source /24 or /64.
+//!
+//! The table keeps this state up to date on every insert, removal and packet
+//! ([`crate::table::Table`]); the engine asks it for victims and applies the timeouts.
+
+pub mod adaptive;
+mod lru;
+pub mod quota;
+
+use crate::entry::{Conn, ProtoState, Status};
+use crate::proto::tcp::TcpState;
+use quota::{Prefix, Quota};
+
+/// What an entry is to the policy.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Class {
+    /// ASSURED and not closing: never evicted to make room.
+    #[default]
+    Protected = 0,
+    /// Not ASSURED: evicted first, oldest first.
+    Unassured = 1,
+    /// ASSURED TCP in FIN_WAIT, LAST_ACK, TIME_WAIT or CLOSE: evicted next.
+    Closing = 2,
+}
+
+impl Class {
+    pub fn of(c: &Conn) -> Class {
+        if !c.status.has(Status::ASSURED) {
+            return Class::Unassured;
+        }
+        match &c.proto {
+            ProtoState::Tcp(t)
+                if matches!(
+                    t.state(),
+                    TcpState::FinWait | TcpState::LastAck | TcpState::TimeWait | TcpState::Close
+                ) =>
+            {
+                Class::Closing
+            }
+            _ => Class::Protected,
+        }
+    }
+
+    /// Whether the adaptive timeouts apply.
+    pub fn adaptive(self) -> bool {
+        self != Class::Protected
+    }
+
+    fn list(self) -> Option<usize> {
+        match self {
+            Class::Protected => None,
+            Class::Unassured => Some(0),
+            Class::Closing => Some(1),
+        }
+    }
+}
+
+/// Why protect removed an entry to make room.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Eviction {
+    /// It had timed out already (the kernel would have reaped it later).
+    Expired,
+    /// The least recently used unassured entry.
+    Unassured,
+    /// The least recently used closing entry.
+    Closing,
+}
+
+impl Eviction {
+    pub fn name(self) -> &'static str {
+        match self {
+            Eviction::Expired => "expired",
+            Eviction::Unassured => "unassured",
+            Eviction::Closing => "closing",
+        }
+    }
+}
+
+/// What the policy did, beside the kernel's `conntrack -S` counters.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProtectStats {
+    /// Expired entries removed to make room.
+    pub evicted_expired: u64,
+    /// Unassured entries evicted to make room (also counted in `early_drop`).
+    pub evicted_unassured: u64,
+    /// Closing entries evicted to make room (also counted in `early_drop`).
+    pub evicted_closing: u64,
+    /// New connections refused because their source prefix was at its quota.
+    pub quota_drop: u64,
+}
+
+impl ProtectStats {
+    pub fn count(&mut self, e: Eviction) {
+        match e {
+            Eviction::Expired => self.evicted_expired += 1,
+            Eviction::Unassured => self.evicted_unassured += 1,
+            Eviction::Closing => self.evicted_closing += 1,
+        }
+    }
+
+    /// Name and value of each counter, for summaries.
+    pub fn fields(&self) -> [(&'static str, u64); 4] {
+        [
+            ("evicted_expired", self.evicted_expired),
+            ("evicted_unassured", self.evicted_unassured),
+            ("evicted_closing", self.evicted_closing),
+            ("quota_drop", self.quota_drop),
+        ]
+    }
+}
+
+/// How many of each list's oldest entries a search for expired ones looks at.
+pub const EXPIRED_SCAN: usize = 8;
+
+/// The policy's side state, kept only while the policy is on.
+#[derive(Debug, Default)]
+pub struct Protect {
+    lists: lru::Lists<2>,
+    /// Counted only with a quota set.
+    quota: Option<Quota>,
+    scratch: Vec<u32>,
+}
+
+impl Protect {
+    pub fn new(with_quota: bool) -> Protect {
+        Protect {
+            quota: with_quota.then(Quota::default),
+            ..Protect::default()
+        }
+    }
+
+    /// A new entry in `slot`.
+    pub fn added(&mut self, slot: u32, class: Class, c: &Conn) {
+        if let Some(l) = class.list() {
+            self.lists.push_back(l, slot);
+        }
+        if class == Class::Unassured
+            && let Some(q) = &mut self.quota
+        {
+            q.add(Prefix::of(&c.original()));
+        }
+    }
+
+    /// The entry in `slot` leaves the table.
+    pub fn removed(&mut self, slot: u32, class: Class, c: &Conn) {
+        if let Some(l) = class.list() {
+            self.lists.unlink(l, slot);
+        }
+        if class == Class::Unassured
+            && let Some(q) = &mut self.quota
+        {
+            q.sub(Prefix::of(&c.original()));
+        }
+    }
+
+    /// The entry in `slot` saw a packet or changed; `was` is its class before.
+    #[inline]
+    pub fn touched(&mut self, slot: u32, was: Class, now: Class, c: &Conn) {
+        if was == now {
+            if let Some(l) = now.list() {
+                self.lists.move_to_back(l, slot);
+            }
+            return;
+        }
+        self.removed(slot, was, c);
+        self.added(slot, now, c);
+    }
+
+    /// Unassured entries that `c`'s source prefix holds, if a quota is kept.
+    pub fn prefix_count(&self, c: &crate::tuple::Tuple) -> Option<(Prefix, u32)> {
+        let q = self.quota.as_ref()?;
+        let p = Prefix::of(c);
+        Some((p, q.count(p)))
+    }
+
+    /// The oldest slots of a class's list (up to `n`), oldest first.
+    pub fn oldest(&mut self, class: Class, n: usize) -> &[u32] {
+        let mut v = core::mem::take(&mut self.scratch);
+        match class.list() {
+            Some(l) => self.lists.oldest(l, n, &mut v),
+            None => v.clear(),
+        }
+        self.scratch = v;
+        &self.scratch
+    }
+
+    /// The least recently used entry of a class.
+    pub fn victim(&self, class: Class) -> Option<u32> {
+        self.lists.front(class.list()?)
+    }
+
+    /// Entries on a class's list.
+    pub fn len(&self, class: Class) -> u32 {
+        class.list().map_or(0, |l| self.lists.len(l))
+    }
+
+    pub fn clear(&mut self) {
+        self.lists.clear();
+        if let Some(q) = &mut self.quota {
+            q.clear();
+        }
+    }
+}
