@@ -9,6 +9,8 @@ use serde::Serialize;
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Report {
     pub workload: String,
+    /// The table policy (`nf_conntrack_policy`).
+    pub policy: &'static str,
     pub threads: usize,
     pub packets: u64,
     pub seconds: f64,
@@ -67,6 +69,9 @@ impl fmt::Display for Report {
         )?;
         if let Some(b) = self.bytes_per_conn {
             write!(f, " {b:.1} B/conn")?;
+        }
+        if self.policy != "kernel" && !self.policy.is_empty() {
+            write!(f, " policy={}", self.policy)?;
         }
         for (k, v) in &self.extra {
             write!(f, " {k}={v:.3}")?;

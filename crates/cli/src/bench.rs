@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use ctguard_bench::{Params, Workload};
+use ctguard_conntrack::sysctl::Policy;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -32,6 +33,13 @@ pub struct Args {
     /// One JSON object per run, on its own line.
     #[arg(long)]
     json: bool,
+    /// The table policy (`nf_conntrack_policy`): kernel or protect.
+    #[arg(long, default_value = "kernel", value_parser = parse_policy)]
+    policy: Policy,
+}
+
+fn parse_policy(s: &str) -> Result<Policy, String> {
+    Policy::parse(s).ok_or_else(|| format!("{s:?}: the policy is kernel or protect"))
 }
 
 pub fn run(a: &Args) -> Result<(), String> {
@@ -53,6 +61,7 @@ pub fn run(a: &Args) -> Result<(), String> {
     p.conns = a.conns;
     p.pcap = a.pcap.clone();
     p.scratch = std::env::temp_dir().join("ctguard-bench");
+    p.policy = a.policy;
     for w in list {
         for _ in 0..a.repeat.max(1) {
             let r = w.run(&p).map_err(|e| format!("bench {w}: {e}"))?;

@@ -6,7 +6,7 @@
 use std::sync::Mutex;
 
 use ctguard_conntrack::intake::{self, LinkType};
-use ctguard_conntrack::{Conntrack, CtState, Instant, Sysctl, shard_of};
+use ctguard_conntrack::{Conntrack, CtState, Instant, shard_of};
 
 use super::{Params, timed_threads};
 
@@ -50,7 +50,7 @@ pub fn run(p: &Params) -> Result<Report, String> {
             }
         }
         let mut x = 0x9e37_79b9_7f4a_7c15 ^ t as u64;
-        let mut sysctl = Sysctl::default();
+        let mut sysctl = p.sysctl();
         sysctl.max = (mine.len() as u32).saturating_mul(2).max(sysctl.max);
         sysctl.buckets = mine.len() as u32;
         let mut ct = Conntrack::new(sysctl);

@@ -73,14 +73,18 @@ impl Workload {
     ];
 
     pub fn run(self, p: &Params) -> Result<Report, String> {
-        match self {
+        let r = match self {
             Workload::OvsUdp1Flow => ovs_udp::run(p),
             Workload::TcpLifecycle => tcp_lifecycle::run(p),
             Workload::Established1m => established::run(p),
             Workload::SynFlood => syn_flood::run(p),
             Workload::Ruleset(n) => ruleset::run(p, n),
             Workload::Replay => replay::run(p),
-        }
+        }?;
+        Ok(Report {
+            policy: p.policy.name(),
+            ..r
+        })
     }
 }
 
@@ -134,6 +138,8 @@ pub struct Params {
     pub pcap: Option<PathBuf>,
     /// Where generated files go (the replay workload's capture).
     pub scratch: PathBuf,
+    /// The table policy every workload's tracker runs under.
+    pub policy: ctguard_conntrack::sysctl::Policy,
 }
 
 impl Params {
@@ -144,5 +150,12 @@ impl Params {
             scratch: std::env::temp_dir(),
             ..Params::default()
         }
+    }
+
+    /// The default settings under this run's table policy.
+    pub fn sysctl(&self) -> ctguard_conntrack::Sysctl {
+        let mut s = ctguard_conntrack::Sysctl::default();
+        s.protect.policy = self.policy;
+        s
     }
 }

@@ -4,7 +4,7 @@
 //! each thread owns a shard, as flows spread by a symmetric hash would land.
 
 use ctguard_conntrack::intake::LinkType;
-use ctguard_conntrack::{Conntrack, CtState, Instant, Sysctl};
+use ctguard_conntrack::{Conntrack, CtState, Instant};
 
 use super::{Params, timed_threads};
 use crate::Report;
@@ -16,7 +16,7 @@ pub fn run(p: &Params) -> Result<Report, String> {
     let threads = p.threads.max(1);
     let runs = timed_threads(threads, |t| {
         let frame = udp([10, 1, 1, 1], 1 + t as u16, [10, 1, 1, 2], 2);
-        let mut ct = Conntrack::new(Sysctl::default());
+        let mut ct = Conntrack::new(p.sysctl());
         ct.set_record_events(false);
         let start = Instant::from_secs_f64(1000.0);
         // The first packet creates the flow; the rest find it.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use ctguard_capture::{Capture, PcapWriter};
 use ctguard_conntrack::intake::LinkType;
-use ctguard_conntrack::{Instant, Sysctl, Verdict};
+use ctguard_conntrack::{Instant, Verdict};
 use ctguard_replay::{Config, Replayer};
 
 use super::Params;
@@ -46,7 +46,7 @@ pub fn run(p: &Params) -> Result<Report, String> {
     };
     // Into the page cache.
     std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut sysctl = Sysctl::default();
+    let mut sysctl = p.sysctl();
     sysctl.max = sysctl.max.max(conns * 2);
     let cfg = Config::new(sysctl);
     let timed = std::time::Instant::now();

@@ -13,7 +13,7 @@
 use std::net::IpAddr;
 
 use ctguard_conntrack::intake::LinkType;
-use ctguard_conntrack::{CtState, Instant, Sysctl, Verdict};
+use ctguard_conntrack::{CtState, Instant, Verdict};
 use ctguard_netfilter::pipeline::{Decision, Host, Pipeline};
 use ctguard_netfilter::rules;
 use ctguard_replay::incident::SEED_FILTER;
@@ -116,7 +116,7 @@ pub fn run(p: &Params, n: u32) -> Result<Report, String> {
     let packets = p.packets.unwrap_or(2_000_000);
     let conns = p.conns.unwrap_or(1000).max(1) as u32;
     let loaded = rules::load_script(&script(n), "ruleset.sh").map_err(|e| e.to_string())?;
-    let mut sysctl = Sysctl::default();
+    let mut sysctl = p.sysctl();
     sysctl.max = sysctl.max.max(conns * 2);
     let mut pipe = Pipeline::new(sysctl, loaded.v4, loaded.v6, host());
     pipe.set_table_events(false);

@@ -5,7 +5,7 @@
 //! second of the timed part.
 
 use ctguard_conntrack::intake::LinkType;
-use ctguard_conntrack::{Conntrack, CtState, Instant, Sysctl};
+use ctguard_conntrack::{Conntrack, CtState, Instant};
 
 use super::{Params, timed_threads};
 use crate::Report;
@@ -41,7 +41,7 @@ pub fn run(p: &Params) -> Result<Report, String> {
     let packets = p.packets.unwrap_or(4_000_000) / threads as u64;
     let counts = std::sync::Mutex::new([0u64; 3]);
     let runs = timed_threads(threads, |t| {
-        let mut sysctl = Sysctl::default();
+        let mut sysctl = p.sysctl();
         // Each shard holds its part of the table, with the kernel's default bucket ratio.
         sysctl.max = max / threads as u32;
         sysctl.buckets = sysctl.max;

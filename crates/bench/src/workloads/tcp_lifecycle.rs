@@ -3,7 +3,7 @@
 //! The same sequence as the OVS driver in bench/ovs/tcp_mix.c.
 
 use ctguard_conntrack::intake::LinkType;
-use ctguard_conntrack::{Conntrack, CtState, Instant, Sysctl};
+use ctguard_conntrack::{Conntrack, CtState, Instant};
 
 use super::{Params, timed_threads};
 use crate::Report;
@@ -20,7 +20,7 @@ pub fn run(p: &Params) -> Result<Report, String> {
                 frames.push(&tcp(&seg, to_server));
             }
         }
-        let mut sysctl = Sysctl::default();
+        let mut sysctl = p.sysctl();
         sysctl.max = sysctl.max.max(conns * 2);
         let mut ct = Conntrack::new(sysctl);
         ct.set_record_events(false);
