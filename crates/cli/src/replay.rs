@@ -8,6 +8,7 @@ use std::time::{Duration, Instant as WallClock};
 
 use ctguard_capture::Capture;
 use ctguard_conntrack::intake::LinkType;
+use ctguard_conntrack::sysctl::Policy;
 use ctguard_conntrack::{Instant, Sysctl};
 use ctguard_replay::{Config, Replayer, capacity, json, plot};
 
@@ -27,9 +28,10 @@ pub struct Args {
 pub struct Options {
     #[command(flatten)]
     pub files: rulesets::RuleFiles,
-    /// sysctl.conf settings (legacy ip_conntrack names are mapped).
+    /// sysctl.conf settings (legacy ip_conntrack names are mapped); repeatable, applied in
+    /// order, as `sysctl -p A B` does.
     #[arg(long, value_name = "FILE")]
-    pub sysctl: Option<PathBuf>,
+    pub sysctl: Vec<PathBuf>,
     /// The capture host's own address (repeatable): packets to it go PREROUTING, INPUT;
     /// from it OUTPUT, POSTROUTING. Without --local everything is forwarded.
     #[arg(long, value_name = "ADDR")]
@@ -65,9 +67,14 @@ pub struct Options {
     /// The tracker's hash seed (the default is fixed, so runs repeat).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// Skip the re-simulations that answer what the capture would have needed.
+    /// Skip the re-simulations that answer what the capture would have needed, and what
+    /// the protect policy would have done.
     #[arg(long)]
     pub no_capacity: bool,
+    /// Legitimate clients' addresses (repeatable), e.g. 198.51.100.0/24: the summary counts
+    /// their TCP and UDP connections, and how many had every packet accepted.
+    #[arg(long, value_name = "PREFIX")]
+    pub clients: Vec<ctguard_replay::clients::Prefix>,
 }
 
 /// Exit status 2 with this message: unreadable input.
@@ -79,6 +86,44 @@ fn out(target: &str) -> io::Result<Box<dyn Write>> {
     } else {
         Box::new(BufWriter::new(File::create(target)?))
     })
+}
+
+/// The same traffic again under `nf_conntrack_policy = protect`: a line for the summary and
+/// a JSON object.
+fn protect_instead(
+    cfg: &Config,
+    source: &mut dyn Source,
+    progress: bool,
+) -> Result<(String, String), String> {
+    let mut p = cfg.clone();
+    p.sysctl.protect.policy = Policy::Protect;
+    let pass = source.pass(&p, progress, false, &mut |_| {})?;
+    let s = pass.replayer.summary();
+    let ev = s.protect;
+    let mut text = format!(
+        "with nf_conntrack_policy = protect: {} table-full drops, {} quota drops; evicted {} \
+         unassured, {} closing, {} expired",
+        s.full_drops, ev.quota_drop, ev.evicted_unassured, ev.evicted_closing, ev.evicted_expired
+    );
+    let mut json = format!(
+        "{{\"table_full_drops\":{},\"quota_drops\":{},\"evicted_unassured\":{},\
+         \"evicted_closing\":{},\"evicted_expired\":{}",
+        s.full_drops, ev.quota_drop, ev.evicted_unassured, ev.evicted_closing, ev.evicted_expired
+    );
+    if let Some(c) = &s.clients {
+        text += &format!("; clients: {}", c.render());
+        json += &format!(
+            ",\"clients_started\":{},\"clients_completed\":{}",
+            c.started(),
+            c.completed()
+        );
+    }
+    if let Some(o) = source.last_pass_outcome() {
+        text += &format!("; {o}");
+    }
+    text.push('\n');
+    json.push('}');
+    Ok((text, json))
 }
 
 fn parse_at(s: &str) -> Result<f64, String> {
@@ -114,6 +159,12 @@ pub trait Source {
     /// `--json` summary (name, JSON value).
     fn report(&self) -> (String, Vec<(&'static str, String)>) {
         (String::new(), Vec::new())
+    }
+
+    /// After the latest pass: what became of the legitimate traffic, in a few words (a
+    /// simulation knows which traffic is legitimate; a capture needs --clients).
+    fn last_pass_outcome(&self) -> Option<String> {
+        None
     }
 }
 
@@ -211,7 +262,7 @@ fn run_inner(a: &Args) -> Result<(), String> {
 /// The configuration the options give: `sysctl` with `--sysctl` applied, the rule sets,
 /// `--local`, `--iface`, `--seed`.
 pub fn config(o: &Options, mut sysctl: Sysctl) -> Result<Config, String> {
-    if let Some(f) = &o.sysctl {
+    for f in &o.sysctl {
         settings::apply(&mut sysctl, f)?;
     }
     let sets = o.files.load()?;
@@ -220,6 +271,7 @@ pub fn config(o: &Options, mut sysctl: Sysctl) -> Result<Config, String> {
     cfg.rules6 = sets.v6;
     cfg.local = o.local.clone();
     cfg.iface = o.iface.clone();
+    cfg.clients = o.clients.clone();
     if let Some(s) = o.seed {
         cfg.seed = s;
     }
@@ -315,6 +367,11 @@ pub fn write_outputs(a: &Options, cfg: &Config, source: &mut dyn Source) -> Resu
         extra.push(("needed_max", max.to_string()));
         extra.push(("needed_buckets", buckets.to_string()));
         extra.push(("peak_with_seed_fix1_timeouts", peak1.to_string()));
+        if cfg.sysctl.protect.policy == Policy::Kernel && summary.full_drops > 0 {
+            let (text, json) = protect_instead(cfg, source, progress)?;
+            capacity_text += &text;
+            extra.push(("with_protect", json));
+        }
     }
     if let Some(target) = &a.json {
         let mut w = out(target).map_err(|e| format!("{target}: {e}"))?;

@@ -36,6 +36,8 @@ struct SimSource<'a> {
     /// The first pass's tally (the configuration asked for; later passes are the capacity
     /// re-simulations).
     tally: Option<Tally>,
+    /// The latest pass's.
+    last: Option<Tally>,
 }
 
 impl Source for SimSource<'_> {
@@ -52,12 +54,29 @@ impl Source for SimSource<'_> {
             each(v);
         })
         .map_err(|e| e.to_string())?;
-        self.tally.get_or_insert(tally);
+        self.tally.get_or_insert(tally.clone());
+        self.last = Some(tally);
         Ok(Pass { replayer, last })
     }
 
     fn title(&self) -> String {
         format!("ctguard simulate {}", self.profile.file)
+    }
+
+    fn last_pass_outcome(&self) -> Option<String> {
+        let rows = self.last.as_ref()?.report();
+        let parts: Vec<String> = rows
+            .iter()
+            .filter_map(|r| {
+                let c = r.completed?;
+                let pct = 100.0 * c as f64 / r.started.max(1) as f64;
+                Some(format!(
+                    "{} {c} of {} completed ({pct:.1}%)",
+                    r.label, r.started
+                ))
+            })
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(", "))
     }
 
     fn report(&self) -> (String, Vec<(&'static str, String)>) {
@@ -106,6 +125,7 @@ pub fn run(a: &Args) -> Result<(), String> {
         &mut SimSource {
             profile: &profile,
             tally: None,
+            last: None,
         },
     )
 }

@@ -492,6 +492,7 @@ impl Conntrack {
     pub fn confirm(&mut self, now: Instant) -> Option<ConnId> {
         let c = self.unconfirmed.take()?;
         let id = self.table.insert(c);
+        self.table.stamp(id, now);
         if self.record_events {
             self.events.push_back(Event::New { id, at: now });
         }
@@ -520,7 +521,7 @@ impl Conntrack {
         {
             c.expires = now + adapt(&self.sysctl, count, c, timeout);
         }
-        self.table.refresh(id);
+        self.table.refresh(id, now);
     }
 
     /// Whether an entry other than the unconfirmed one has tuple `t` in either direction
@@ -931,7 +932,7 @@ impl Conntrack {
         }
         match target {
             Target::Existing(id) => {
-                self.table.refresh(id);
+                self.table.refresh(id, now);
                 Handled::Done(Outcome::state(ctstate, Some(dir), Some(id)))
             }
             Target::Pending(c) => {

@@ -5,7 +5,7 @@
 use crate::Instant;
 use crate::entry::{Conn, ConnId, Status};
 use crate::hash::{scale, tuple_hash};
-use crate::protect::{Class, EXPIRED_SCAN, Eviction, Protect};
+use crate::protect::{Class, EXPIRED_SCAN, Eviction, HANDSHAKE_GRACE_MS, Protect};
 use crate::tuple::{Dir, Tuple};
 
 const NIL: u32 = u32::MAX;
@@ -160,16 +160,24 @@ impl Table {
     }
 
     /// Learns an entry's expiry again after a change through [`Table::get_mut`], and under
-    /// the protect policy its class (it was just used: newest on its list).
-    pub fn refresh(&mut self, id: ConnId) {
+    /// the protect policy its class (it was used at `now`: newest on its list).
+    pub fn refresh(&mut self, id: ConnId, now: Instant) {
         if let Some(c) = slot_in(&self.chunks, id.0) {
             let l = &mut self.links[id.0 as usize];
             l.expires_floor = floor_secs(c.expires);
             if let Some(p) = &mut self.protect {
-                let (was, now) = (l.class, Class::of(c));
-                l.class = now;
-                p.touched(id.0, was, now, c);
+                let (was, class) = (l.class, Class::of(c));
+                l.class = class;
+                p.touched(id.0, was, class, c);
+                p.stamp(id.0, now);
             }
+        }
+    }
+
+    /// Under the protect policy, notes that a new entry was used at `now`.
+    pub fn stamp(&mut self, id: ConnId, now: Instant) {
+        if let Some(p) = &mut self.protect {
+            p.stamp(id.0, now);
         }
     }
 
@@ -362,7 +370,9 @@ impl Table {
     /// The protect policy's room for one more entry, in its order: expired entries (in the
     /// new tuple's [`EVICTION_RANGE`] buckets and among the oldest [`EXPIRED_SCAN`] of each
     /// list), else the least recently used unassured entry, else the least recently used
-    /// closing one. Protected entries are never taken. `gone` receives each removed entry and
+    /// closing one; but when the unassured entry was used within [`HANDSHAKE_GRACE_MS`] and
+    /// the closing one was not, the closing one goes first. Protected entries are never
+    /// taken. `gone` receives each removed entry and
     /// why. Returns whether anything went.
     pub fn protect_make_room(
         &mut self,
@@ -407,16 +417,25 @@ impl Table {
         if reaped {
             return true;
         }
-        for (class, why) in [
-            (Class::Unassured, Eviction::Unassured),
-            (Class::Closing, Eviction::Closing),
-        ] {
-            if let Some(s) = self.protect.as_ref().and_then(|p| p.victim(class)) {
-                gone(self.remove(ConnId(s)), why);
-                return true;
+        let p = self.protect.as_ref().expect("checked");
+        let unassured = p.victim(Class::Unassured);
+        let closing = p.victim(Class::Closing);
+        let young = |s: Option<u32>| s.is_some_and(|s| p.idle_ms(s, now) < HANDSHAKE_GRACE_MS);
+        let victim = match (unassured, closing) {
+            (Some(_), Some(c)) if young(unassured) && !young(closing) => {
+                Some((c, Eviction::Closing))
             }
+            (Some(u), _) => Some((u, Eviction::Unassured)),
+            (None, Some(c)) => Some((c, Eviction::Closing)),
+            (None, None) => None,
+        };
+        match victim {
+            Some((s, why)) => {
+                gone(self.remove(ConnId(s)), why);
+                true
+            }
+            None => false,
         }
-        false
     }
 
     /// Entries of one bucket, each entry once (by its original-direction node), in chain order.

@@ -149,14 +149,16 @@ fn closing_entries_go_only_when_no_unassured_one_is_left_and_assured_established
     assert!(out.iter().all(|o| o.verdict == Verdict::Accept));
     assert_eq!(ct.protect_lists(), Some((1, 1)));
 
-    // Newcomer 1: the unassured SYN goes, not the older closing entry.
-    play(&mut ct, &syn("10.98.0.2", 3000), 2.0);
+    // Newcomers come at least a second after the entries they meet were last used, so the
+    // handshake grace (see the next test) plays no part. Newcomer 1: the unassured SYN goes,
+    // not the older closing entry.
+    play(&mut ct, &syn("10.98.0.2", 3000), 3.0);
     assert_eq!(
         evictions(&mut ct),
         [(2002, DestroyReason::Protect(Eviction::Unassured))]
     );
     // Newcomer 2: 3000 is unassured and goes before the closing entry.
-    play(&mut ct, &syn("10.98.0.2", 3001), 3.0);
+    play(&mut ct, &syn("10.98.0.2", 3001), 4.0);
     assert_eq!(
         evictions(&mut ct),
         [(3000, DestroyReason::Protect(Eviction::Unassured))]
@@ -164,14 +166,14 @@ fn closing_entries_go_only_when_no_unassured_one_is_left_and_assured_established
     // Newcomer 3 after 3001 became ASSURED ESTABLISHED: only the closing entry can go.
     let text = "s tcp 10.99.2.100:80 > 10.98.0.2:3001 SA seq=5000 ack=1001 win=65160\n\
                 c tcp 10.98.0.2:3001 > 10.99.2.100:80 A seq=1001 ack=5001 win=502\n";
-    play(&mut ct, text, 4.0);
-    play(&mut ct, &syn("10.98.0.3", 4000), 5.0);
+    play(&mut ct, text, 5.0);
+    play(&mut ct, &syn("10.98.0.3", 4000), 6.0);
     assert_eq!(
         evictions(&mut ct),
         [(2001, DestroyReason::Protect(Eviction::Closing))]
     );
     // Newcomer 4 finds 4000 (unassured) to take.
-    play(&mut ct, &syn("10.98.0.3", 4001), 6.0);
+    play(&mut ct, &syn("10.98.0.3", 4001), 7.0);
     assert_eq!(
         evictions(&mut ct),
         [(4000, DestroyReason::Protect(Eviction::Unassured))]
@@ -179,11 +181,11 @@ fn closing_entries_go_only_when_no_unassured_one_is_left_and_assured_established
     // Make 4001 assured: the table is all ASSURED ESTABLISHED, and a newcomer is dropped.
     let text = "s tcp 10.99.2.100:80 > 10.98.0.3:4001 SA seq=5000 ack=1001 win=65160\n\
                 c tcp 10.98.0.3:4001 > 10.99.2.100:80 A seq=1001 ack=5001 win=502\n";
-    play(&mut ct, text, 7.0);
-    let out = play(&mut ct, &syn("10.98.0.4", 5000), 8.0);
+    play(&mut ct, text, 8.0);
+    let out = play(&mut ct, &syn("10.98.0.4", 5000), 9.0);
     assert_eq!(out[0].reason, Some(Reason::TableFull));
     assert_eq!(evictions(&mut ct), []);
-    assert_eq!(sports(&mut ct, 8.1), [2000, 3001, 4001]);
+    assert_eq!(sports(&mut ct, 9.1), [2000, 3001, 4001]);
     assert_eq!(
         ct.protect_stats(),
         ProtectStats {
@@ -193,6 +195,45 @@ fn closing_entries_go_only_when_no_unassured_one_is_left_and_assured_established
         }
     );
     assert_eq!(ct.stats().drop, 1);
+}
+
+#[test]
+fn a_closing_entry_idle_for_a_second_goes_before_a_handshake_in_progress() {
+    let mut ct = protect(3, &FIXED);
+    // 10: ASSURED, then FIN_WAIT at about 1 s. 11 and 12: SYNs at 5 s.
+    play(
+        &mut ct,
+        &format!("{}{}", handshake("10.98.0.1", 10), fin("10.98.0.1", 10)),
+        1.0,
+    );
+    play(&mut ct, &syn("10.98.0.1", 11), 5.0);
+    play(&mut ct, &syn("10.98.0.1", 12), 5.01);
+    evictions(&mut ct);
+    // 100 ms later the unassured head (11) is young and the closing entry (10) idle for 4 s:
+    // the closing one goes.
+    play(&mut ct, &syn("10.98.0.2", 13), 5.1);
+    assert_eq!(
+        evictions(&mut ct),
+        [(10, DestroyReason::Protect(Eviction::Closing))]
+    );
+    // No closing entry left: the young unassured head goes after all.
+    play(&mut ct, &syn("10.98.0.2", 14), 5.2);
+    assert_eq!(
+        evictions(&mut ct),
+        [(11, DestroyReason::Protect(Eviction::Unassured))]
+    );
+    // A closing entry used within the second is young too: then the unassured one goes.
+    let mut ct = protect(3, &FIXED);
+    play(&mut ct, &handshake("10.98.0.1", 20), 1.0);
+    play(&mut ct, &syn("10.98.0.1", 21), 5.0);
+    play(&mut ct, &fin("10.98.0.1", 20), 5.05);
+    play(&mut ct, &syn("10.98.0.2", 22), 5.1);
+    evictions(&mut ct);
+    play(&mut ct, &syn("10.98.0.2", 23), 5.2);
+    assert_eq!(
+        evictions(&mut ct),
+        [(21, DestroyReason::Protect(Eviction::Unassured))]
+    );
 }
 
 #[test]

@@ -9,7 +9,7 @@
 //! golden shows what goes on the wire.
 
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use crate::netns::Netns;
 use crate::packet_socket;
@@ -20,6 +20,8 @@ const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
 const PACKET_AUXDATA: libc::c_int = 8;
 /// TP_STATUS_CSUMNOTREADY: the checksum is left to offload (CHECKSUM_PARTIAL).
 const TP_STATUS_CSUMNOTREADY: u32 = 1 << 3;
+/// PACKET_STATISTICS (linux/if_packet.h): `struct tpacket_stats`, reset on every read.
+const PACKET_STATISTICS: libc::c_int = 6;
 const ETH_P_IP: u16 = 0x0800;
 const ETH_P_IPV6: u16 = 0x86dd;
 
@@ -46,6 +48,33 @@ impl Capture {
         // Frames from before the bind (other interfaces) may be queued.
         capture.take()?;
         Ok(capture)
+    }
+
+    /// Raises the socket's receive buffer to `bytes` (past rmem_max: needs CAP_NET_ADMIN), so
+    /// that a burst is queued rather than dropped.
+    pub fn set_receive_buffer(&self, bytes: libc::c_int) -> io::Result<()> {
+        packet_socket::set_int(&self.fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, bytes)
+    }
+
+    /// Frames the socket dropped for want of buffer space since the last call.
+    pub fn drops(&self) -> io::Result<u64> {
+        // struct tpacket_stats { unsigned int tp_packets; unsigned int tp_drops; }
+        let mut stats = [0u32; 2];
+        let mut len = size_of_val(&stats) as libc::socklen_t;
+        // SAFETY: `stats` is valid for `len` bytes, and the kernel writes at most that many.
+        let rc = unsafe {
+            libc::getsockopt(
+                self.fd.as_raw_fd(),
+                libc::SOL_PACKET,
+                PACKET_STATISTICS,
+                stats.as_mut_ptr().cast::<libc::c_void>(),
+                &raw mut len,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(u64::from(stats[1]))
     }
 
     /// The IPv4 and IPv6 packets received since the last call (Ethernet header removed,
@@ -98,6 +127,12 @@ impl Capture {
             }
         }
         Ok(packets)
+    }
+}
+
+impl AsRawFd for Capture {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
     }
 }
 

@@ -1,12 +1,14 @@
 //! ctguard-record: plays conformance scenarios through the real kernel's conntrack and writes
-//! their goldens. Needs root and the topology that conformance/record.sh sets up; run that
-//! script rather than this binary.
+//! their goldens; or (`pcap`) replays a capture through the kernel's router and records which
+//! frames it forwarded. Needs root; run conformance/record.sh or record-pcap.sh rather than
+//! this binary.
 
 mod capture;
 mod inject;
 mod kmsg;
 mod netns;
 mod packet_socket;
+mod pcap;
 mod probe;
 mod record;
 mod rules;
@@ -31,7 +33,22 @@ set up by conformance/record.sh) and writes DIR/NAME.golden.
   --topology S   conformance/topology.sh: with it, each run of a repeat-runs scenario, and
                  each scenario with rules or local traffic, gets fresh namespaces (a new
                  conntrack hash seed, no ICMP rate-limit state); without it, they share one
-  --attempts N   tries per scenario when the recording fails (default 3)";
+  --attempts N   tries per scenario when the recording fails (default 3)
+
+usage: ctguard-record pcap [--prefix P] --topology SCRIPT [--runs N] --server PREFIX
+                           --rules FILE [--sysctl FILE] --out DIR PCAP
+
+Replays PCAP (e.g. from `ctguard simulate --write-pcap`) through the router P-r, paced by its
+timestamps, N times (default 3), each on fresh namespaces made with SCRIPT, and writes
+DIR/kernel-run-K.forwarded (one character a frame: 1 forwarded, 0 not, - skipped as not
+IPv4) and DIR/kernel-run-K.json (counts, `conntrack -S`, nf_conntrack_count).
+  --server PREFIX  IPv4 frames to PREFIX enter from the client side (cli0 -> rtr-c), all
+                   others from the server side (srv0 -> rtr-s); the router's default route
+                   points to the client side
+  --rules FILE     iptables-save file loaded into the router
+  --sysctl FILE    sysctl.conf lines: nf_conntrack_max / _buckets / nf_log_all_netns go to the
+                   init namespace (restored afterwards), the rest to the router; ctguard-only
+                   keys (nf_conntrack_policy*, nf_conntrack_protect_*) are skipped";
 
 struct Args {
     prefix: String,
@@ -227,7 +244,33 @@ fn run(args: &Args) -> Result<usize, String> {
     Ok(failed)
 }
 
+/// `ctguard-record pcap …`.
+fn pcap_main(argv: Vec<String>) -> ExitCode {
+    let args = match pcap::args::parse(argv) {
+        Ok(args) => args,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("ctguard-record: {e}\n");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    install_signal_handlers();
+    match pcap::run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ctguard-record: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    let mut argv = std::env::args().skip(1);
+    if argv.next().as_deref() == Some("pcap") {
+        return pcap_main(argv.collect());
+    }
     let args = match parse_args() {
         Ok(args) => args,
         Err(e) => {

@@ -2,6 +2,7 @@
 //! `iptables-restore` / `ip6tables-restore`, and their counters read with `iptables-save -c`.
 
 use std::io;
+use std::path::Path;
 
 use ctguard_scenario::Scenario;
 
@@ -42,6 +43,15 @@ pub fn load(router: &Netns, scenario: &Scenario) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Loads one IPv4 rule file (`text`, read from `path`) with `iptables-restore` (after
+/// [`reset`]).
+pub fn load_ipv4(router: &Netns, path: &Path, text: &str) -> io::Result<()> {
+    router
+        .command("iptables-restore", &[], Some(text))
+        .map(|_| ())
+        .map_err(|e| io::Error::other(format!("{}: {e}", path.display())))
 }
 
 /// `iptables-save -c` (or `ip6tables-save -c`) without its dated comment lines.

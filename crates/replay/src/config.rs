@@ -22,6 +22,9 @@ pub struct Config {
     pub seed: u64,
     /// Connection tracking on (off: the seed's fix 2).
     pub tracking: bool,
+    /// Legitimate clients (`--clients`): their connections are counted, started and
+    /// completed.
+    pub clients: Vec<crate::clients::Prefix>,
 }
 
 impl Config {
@@ -34,6 +37,7 @@ impl Config {
             iface: "eth0".into(),
             seed: ctguard_conntrack::DEFAULT_SEED,
             tracking: true,
+            clients: Vec::new(),
         }
     }
 

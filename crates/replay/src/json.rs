@@ -92,6 +92,25 @@ pub fn summary(s: &Summary, extra: &[(&str, String)]) -> String {
         .map(|(k, v)| format!("{{\"source\":{},\"new\":{v}}}", string(&k.to_string())))
         .collect();
     let _ = write!(o, ",\"top_sources\":[{}]", src.join(","));
+    let _ = write!(o, ",\"policy\":{}", string(s.policy.name()));
+    if s.policy == ctguard_conntrack::sysctl::Policy::Protect {
+        let fields: Vec<String> = s
+            .protect
+            .fields()
+            .iter()
+            .map(|(k, v)| format!("{}:{v}", string(k)))
+            .collect();
+        let _ = write!(o, ",\"protect\":{{{}}}", fields.join(","));
+    }
+    if let Some(c) = &s.clients {
+        let _ = write!(
+            o,
+            ",\"clients\":{{\"prefixes\":{},\"started\":{},\"completed\":{}}}",
+            string(&c.prefixes()),
+            c.started(),
+            c.completed()
+        );
+    }
     for (k, v) in extra {
         let _ = write!(o, ",{}:{v}", string(k));
     }

@@ -9,9 +9,11 @@
 //!   per-second timeline.
 //! - [`capacity`]: the smallest `nf_conntrack_max` that would have dropped nothing, by
 //!   re-simulation.
+//! - [`clients`]: legitimate clients' connections (`--clients`): started, completed.
 //! - [`json`]: the JSON lines and summary writers.
 
 pub mod capacity;
+pub mod clients;
 pub mod config;
 pub mod diff;
 pub mod incident;

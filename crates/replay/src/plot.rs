@@ -88,7 +88,7 @@ fn panel(o: &mut String, y0: f64, title: &str, series: &[Series<'_>], n: usize) 
             s.color,
             pts.trim_end()
         );
-        let lx = LEFT + 10.0 + 170.0 * k as f64;
+        let lx = LEFT + 10.0 + 160.0 * k as f64;
         let _ = writeln!(
             o,
             "<line x1=\"{lx}\" y1=\"{ly}\" x2=\"{}\" y2=\"{ly}\" stroke=\"{}\" stroke-width=\"3\"/><text x=\"{}\" y=\"{}\" font-size=\"12\">{}</text>",
@@ -132,7 +132,7 @@ pub fn svg(title: &str, timeline: &[Second], max: u32) -> String {
         &top,
         n,
     );
-    let rates = [
+    let mut rates = vec![
         Series {
             name: "new/s",
             color: "#2ca02c",
@@ -152,6 +152,26 @@ pub fn svg(title: &str, timeline: &[Second], max: u32) -> String {
             dashed: false,
         },
     ];
+    // The protect policy's own series, drawn only when it did something.
+    if timeline.iter().any(|s| s.protect_evictions > 0) {
+        rates.push(Series {
+            name: "protect removals/s",
+            color: "#9467bd",
+            values: timeline
+                .iter()
+                .map(|s| f64::from(s.protect_evictions))
+                .collect(),
+            dashed: true,
+        });
+    }
+    if timeline.iter().any(|s| s.quota_drops > 0) {
+        rates.push(Series {
+            name: "quota drops/s",
+            color: "#8c564b",
+            values: timeline.iter().map(|s| f64::from(s.quota_drops)).collect(),
+            dashed: false,
+        });
+    }
     panel(
         &mut o,
         TOP + 10.0 + PANEL_H + GAP,
@@ -197,7 +217,7 @@ mod tests {
                 entries: i * 10,
                 new: 10,
                 drops: u32::from(i > 7),
-                evictions: 0,
+                ..Second::default()
             })
             .collect();
         let s = svg("x <y>", &t, 64);
@@ -216,6 +236,19 @@ mod tests {
         }
         // The max line is flat at 64; the entries peak (90) sets a scale of 100.
         assert!(s.contains(">100<"), "axis up to 100");
+    }
+
+    #[test]
+    fn protect_series_appear_only_when_the_policy_acted() {
+        let mut t = vec![Second::default(); 4];
+        let count = |s: &str| s.lines().filter(|l| l.starts_with("<polyline")).count();
+        assert_eq!(count(&svg("t", &t, 10)), 5);
+        t[2].protect_evictions = 3;
+        t[3].quota_drops = 1;
+        let s = svg("t", &t, 10);
+        assert_eq!(count(&s), 7);
+        assert!(s.contains("data-name=\"protect removals/s\""));
+        assert!(s.contains("data-name=\"quota drops/s\""));
     }
 
     #[test]

@@ -47,7 +47,12 @@ impl Replayer {
         }
         pipeline.set_table_events(true);
         Ok(Replayer {
-            summary: Summary::new(cfg.sysctl.max),
+            summary: Summary::new(cfg.sysctl.max)
+                .with_policy(cfg.sysctl.protect.policy)
+                .with_clients(
+                    (!cfg.clients.is_empty())
+                        .then(|| crate::clients::Clients::new(cfg.clients.clone())),
+                ),
             pipeline,
             local: cfg.local.clone(),
             default_iface: cfg.iface.clone(),
@@ -124,6 +129,7 @@ impl Replayer {
             .packet(time, &decision, count, &stats, frame, link);
         if let Some(ct) = ct {
             self.summary.snapshot_if_first_full(ct, time);
+            self.summary.protect_stats(time, ct.protect_stats());
         }
         let conntrack = match (want_line, decision.conn, ct) {
             (true, Some(id), Some(ct)) => ct.get(id).map(|c| {

@@ -6,7 +6,11 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use ctguard_conntrack::intake::{self, LinkType};
+use ctguard_conntrack::protect::{Eviction, ProtectStats};
+use ctguard_conntrack::sysctl::Policy;
 use ctguard_conntrack::{Conn, Conntrack, DestroyReason, Event, Instant, Stats, Verdict};
+
+use crate::clients::Clients;
 use ctguard_netfilter::pipeline::Decision;
 use ctguard_wire::ip::protocol;
 
@@ -18,8 +22,13 @@ pub struct Second {
     pub new: u32,
     /// Packets dropped because the table was full.
     pub drops: u32,
-    /// Entries evicted to make room (early drop, the collector's 95% eviction).
+    /// Entries evicted to make room (early drop, the collector's 95% eviction, the protect
+    /// policy's evictions of live entries).
     pub evictions: u32,
+    /// The protect policy: entries removed to make room, expired ones included.
+    pub protect_evictions: u32,
+    /// The protect policy: new connections refused for their source's quota.
+    pub quota_drops: u32,
 }
 
 /// A service: protocol and destination port (0 for protocols without ports).
@@ -70,6 +79,12 @@ pub struct Summary {
     /// The table when it first filled.
     pub at_first_full: Option<Snapshot>,
     pub timeline: Vec<Second>,
+    /// The table policy (`nf_conntrack_policy`).
+    pub policy: Policy,
+    /// What the protect policy did.
+    pub protect: ProtectStats,
+    /// The clients' connections, with `--clients`.
+    pub clients: Option<Clients>,
     dropped_tuples: HashSet<u64>,
     last_drop: u64,
 }
@@ -161,6 +176,26 @@ impl Summary {
         }
     }
 
+    /// Counts the clients' connections too.
+    pub fn with_clients(mut self, clients: Option<Clients>) -> Summary {
+        self.clients = clients;
+        self
+    }
+
+    pub fn with_policy(mut self, policy: Policy) -> Summary {
+        self.policy = policy;
+        self
+    }
+
+    /// The protect policy's counters after a packet.
+    pub(crate) fn protect_stats(&mut self, t: Instant, p: ProtectStats) {
+        let quota = p.quota_drop.saturating_sub(self.protect.quota_drop);
+        self.protect = p;
+        if quota > 0 {
+            self.second(t).quota_drops += quota as u32;
+        }
+    }
+
     fn second(&mut self, t: Instant) -> &mut Second {
         let start = *self.first_time.get_or_insert(t);
         let i = second_of(start, t);
@@ -192,6 +227,9 @@ impl Summary {
             Verdict::Accept => self.accepted += 1,
             Verdict::Drop => self.dropped += 1,
             Verdict::Held => {}
+        }
+        if let Some(c) = &mut self.clients {
+            c.packet(link, frame, d.verdict == Verdict::Accept);
         }
         let new_drops = stats.drop.saturating_sub(self.last_drop);
         self.last_drop = stats.drop;
@@ -240,6 +278,13 @@ impl Summary {
                 DestroyReason::GcEvict => {
                     self.gc_evictions += 1;
                     self.second(now).evictions += 1;
+                }
+                DestroyReason::Protect(why) => {
+                    let s = self.second(now);
+                    s.protect_evictions += 1;
+                    if *why != Eviction::Expired {
+                        s.evictions += 1;
+                    }
                 }
                 _ => {}
             },
@@ -314,6 +359,18 @@ impl Summary {
             "evictions to make room: early drop {}, collector {}",
             self.early_drops, self.gc_evictions
         );
+        if self.policy == Policy::Protect {
+            let p = &self.protect;
+            let _ = writeln!(
+                o,
+                "policy protect: evicted {} unassured, {} closing, {} expired; {} new connections \
+                 refused for their source's quota",
+                p.evicted_unassured, p.evicted_closing, p.evicted_expired, p.quota_drop
+            );
+        }
+        if let Some(c) = &self.clients {
+            let _ = writeln!(o, "clients ({}): {}", c.prefixes(), c.render());
+        }
         if let Some(s) = &self.at_first_full {
             let _ = writeln!(
                 o,

@@ -121,10 +121,25 @@ impl ProtectStats {
 /// How many of each list's oldest entries a search for expired ones looks at.
 pub const EXPIRED_SCAN: usize = 8;
 
+/// An unassured entry used this recently may be a handshake in progress, and a closing one a
+/// close in progress (its last ACK still to come): a closing entry idle for longer goes
+/// before a young unassured one. TCP's initial retransmission timeout (RFC 6298: 1 s) bounds
+/// a round trip. Without this, a flood's stream of newcomers meets a table that legitimate
+/// connections' TIME_WAIT entries have filled, and each newcomer evicts the newest
+/// legitimate SYN.
+pub const HANDSHAKE_GRACE_MS: u32 = 1000;
+
+/// Milliseconds on a wrapping 32-bit clock (49 days a turn; only differences are used).
+pub fn tick(now: crate::Instant) -> u32 {
+    (now.as_nanos() / 1_000_000) as u32
+}
+
 /// The policy's side state, kept only while the policy is on.
 #[derive(Debug, Default)]
 pub struct Protect {
     lists: lru::Lists<2>,
+    /// When each slot's entry was last used ([`tick`]).
+    used: Vec<u32>,
     /// Counted only with a quota set.
     quota: Option<Quota>,
     scratch: Vec<u32>,
@@ -160,6 +175,22 @@ impl Protect {
         {
             q.sub(Prefix::of(&c.original()));
         }
+    }
+
+    /// The entry in `slot` was used at `now`.
+    #[inline]
+    pub fn stamp(&mut self, slot: u32, now: crate::Instant) {
+        let i = slot as usize;
+        if self.used.len() <= i {
+            self.used.resize(i + 1, 0);
+        }
+        self.used[i] = tick(now);
+    }
+
+    /// Milliseconds since the entry in `slot` was last used.
+    pub fn idle_ms(&self, slot: u32, now: crate::Instant) -> u32 {
+        let used = self.used.get(slot as usize).copied().unwrap_or(0);
+        tick(now).wrapping_sub(used)
     }
 
     /// The entry in `slot` saw a packet or changed; `was` is its class before.
