@@ -534,6 +534,29 @@ fn ct006_negative_sane_sizes() {
 }
 
 // ---------------------------------------------------------------------------------------
+// CT009
+
+#[test]
+fn ct009_ctguard_only_settings() {
+    let findings = lint_sysctl(
+        "net.netfilter.nf_conntrack_max = 65536\n\
+         net.netfilter.nf_conntrack_policy = protect\n\
+         net.netfilter.nf_conntrack_protect_source_quota = 5\n",
+    );
+    let ct9 = with_code(&findings, "CT009");
+    assert_eq!(ct9.len(), 2, "{}", lint::render_text(&findings));
+    assert_eq!((line(ct9[0]), line(ct9[1])), (2, 3));
+    assert_eq!(ct9[0].severity, lint::Severity::Info);
+    assert_eq!(
+        ct9[0].message,
+        "net.netfilter.nf_conntrack_policy is ctguard's own setting"
+    );
+    assert!(ct9[1].explanation.contains("cannot stat"));
+    // The kernel's own keys say nothing of the sort.
+    assert!(with_code(&lint_sysctl("net.netfilter.nf_conntrack_max = 65536\n"), "CT009").is_empty());
+}
+
+// ---------------------------------------------------------------------------------------
 // CT007
 
 #[test]

@@ -74,6 +74,10 @@
 //! `tcp_keepalive_time`). The seed's fix 1 sets 300: idle but live connections lose their
 //! entry; what happens to their next packet depends on `nf_conntrack_tcp_loose`.
 //!
+//! **CT009 ctguard-only setting (info).** `nf_conntrack_policy` and the
+//! `nf_conntrack_protect_*` keys exist in ctguard only: on a real host `sysctl -p` reports
+//! "cannot stat" for each and exits non-zero. Keep them in a file of their own.
+//!
 //! **CT008 shadowed rule (warning).** A rule that can never match because earlier rules in the
 //! same chain with a deciding target (ACCEPT, DROP, REJECT, RETURN, the NAT targets, a goto,
 //! or a jump to a chain that decides every packet it is given) together match everything it
@@ -144,7 +148,7 @@ impl fmt::Display for Severity {
 /// One problem found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
-    /// "CT001" ... "CT008" (see the module docs).
+    /// "CT001" ... "CT009" (see the module docs).
     pub code: &'static str,
     pub severity: Severity,
     /// The line the finding is about (the NOTRACK rule, the sysctl.conf line, ...).
@@ -227,6 +231,11 @@ pub const CHECKS: &[(&str, Severity, &str)] = &[
         "established timeout shorter than TCP keepalive",
     ),
     ("CT008", Severity::Warning, "shadowed rule"),
+    (
+        "CT009",
+        Severity::Info,
+        "ctguard-only setting that no kernel has",
+    ),
 ];
 
 /// Runs every check. Findings come sorted by file and line (those without a location last),

@@ -1,4 +1,5 @@
-//! The sysctl checks: CT005 (legacy names), CT006 (sizing), CT007 (established timeout).
+//! The sysctl checks: CT005 (legacy names), CT006 (sizing), CT007 (established timeout),
+//! CT009 (ctguard's own keys).
 
 use ctguard_conntrack::sysctl::{Severity as ConfSeverity, SysctlConf};
 
@@ -24,6 +25,30 @@ pub(super) fn check(s: &SysctlInput<'_>, mem_total: Option<u64>, out: &mut Vec<F
     legacy(s.conf, out);
     sizing(s, mem_total, out);
     established(s, out);
+    ctguard_only(s.conf, out);
+}
+
+/// CT009.
+fn ctguard_only(conf: &SysctlConf, out: &mut Vec<Finding>) {
+    for s in &conf.settings {
+        if !ctguard_conntrack::sysctl::CTGUARD_KEYS.contains(&s.key) {
+            continue;
+        }
+        out.push(Finding {
+            code: "CT009",
+            severity: Severity::Info,
+            location: Some(Location::new(&conf.file, s.line as u32)),
+            rule: None,
+            message: format!("{} is ctguard's own setting", s.key),
+            explanation: format!(
+                "No kernel has /proc/sys/{}: on a real host `sysctl -p` reports \"cannot stat \
+                 ...: No such file or directory\" for this line and exits non-zero, though it \
+                 applies the file's other lines.",
+                s.key.replace('.', "/")
+            ),
+            fix: "keep ctguard's settings in a file of their own, given to ctguard only".into(),
+        });
+    }
 }
 
 /// The line that last sets `key`, as the file wrote it.
