@@ -169,7 +169,11 @@ impl Table {
                 let (was, class) = (l.class, Class::of(c));
                 l.class = class;
                 p.touched(id.0, was, class, c);
-                p.stamp(id.0, now);
+                // Protected entries are never evicted: their use times would cost a cache
+                // miss a packet for nothing.
+                if class != Class::Protected {
+                    p.stamp(id.0, now);
+                }
             }
         }
     }

@@ -3,22 +3,11 @@
 
 use ctguard_conntrack::intake::LinkType;
 use ctguard_conntrack::{
-    Conntrack, CtState, DestroyReason, Event, Instant, LogLine, Reason, Sysctl, Verdict,
+    Conntrack, CtState, DestroyReason, Event, LogLine, Reason, Sysctl, Verdict,
 };
-use ctguard_scenario::Scenario;
 
-fn frames(text: &str) -> Vec<Vec<u8>> {
-    Scenario::parse("test", text)
-        .expect("scenario parses")
-        .packets
-        .into_iter()
-        .map(|p| p.frame)
-        .collect()
-}
-
-fn at(s: f64) -> Instant {
-    Instant::from_secs_f64(s)
-}
+mod common;
+use common::{at, frames};
 
 const HANDSHAKE: &str = "\
 c tcp 10.99.1.100:41000 > 10.99.2.100:80 S seq=1000 win=64240

@@ -5,22 +5,11 @@
 use ctguard_conntrack::intake::LinkType;
 use ctguard_conntrack::protect::{Eviction, ProtectStats};
 use ctguard_conntrack::{
-    Conntrack, CtState, DestroyReason, Event, Instant, LogLine, Reason, Sysctl, Verdict,
+    Conntrack, CtState, DestroyReason, Event, LogLine, Reason, Sysctl, Verdict,
 };
-use ctguard_scenario::Scenario;
 
-fn frames(text: &str) -> Vec<Vec<u8>> {
-    Scenario::parse("test", text)
-        .expect("scenario parses")
-        .packets
-        .into_iter()
-        .map(|p| p.frame)
-        .collect()
-}
-
-fn at(s: f64) -> Instant {
-    Instant::from_secs_f64(s)
-}
+mod common;
+use common::{at, frames};
 
 /// A tracker under protect with `max` entries; `extra` are more sysctl settings.
 fn protect(max: u32, extra: &[(&str, &str)]) -> Conntrack {

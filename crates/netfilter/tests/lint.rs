@@ -553,7 +553,13 @@ fn ct009_ctguard_only_settings() {
     );
     assert!(ct9[1].explanation.contains("cannot stat"));
     // The kernel's own keys say nothing of the sort.
-    assert!(with_code(&lint_sysctl("net.netfilter.nf_conntrack_max = 65536\n"), "CT009").is_empty());
+    assert!(
+        with_code(
+            &lint_sysctl("net.netfilter.nf_conntrack_max = 65536\n"),
+            "CT009"
+        )
+        .is_empty()
+    );
 }
 
 // ---------------------------------------------------------------------------------------

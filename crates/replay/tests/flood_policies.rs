@@ -30,18 +30,16 @@ fn router(protect: bool) -> Config {
         s = with_file(s, "examples/protect.conf");
     }
     let mut cfg = Config::new(s);
-    cfg.rules4 = ctguard_netfilter::rules::load(
-        &read("conformance/flood/forward.rules"),
-        "forward.rules",
-    )
-    .expect("rules")
-    .v4;
+    cfg.rules4 =
+        ctguard_netfilter::rules::load(&read("conformance/flood/forward.rules"), "forward.rules")
+            .expect("rules")
+            .v4;
     cfg.clients = vec!["10.98.1.0/24".parse().unwrap()];
     cfg
 }
 
 fn profile(factor: u32) -> Profile {
-    Profile::load(&root().join(format!("examples/profiles/flood-{factor}x.toml"))).unwrap()
+    Profile::load(root().join(format!("examples/profiles/flood-{factor}x.toml"))).unwrap()
 }
 
 /// (started, completed) of the clients' connections, counted by `--clients` (from the
@@ -50,7 +48,10 @@ fn clients(factor: u32, protect: bool) -> (u64, u64) {
     let (r, tally) = simulate::run(&profile(factor), &router(protect), false, |_, _| {}).unwrap();
     let c = r.summary().clients.clone().expect("--clients");
     let web = &tally.report()[0];
-    assert_eq!((c.started(), Some(c.completed())), (web.started, web.completed));
+    assert_eq!(
+        (c.started(), Some(c.completed())),
+        (web.started, web.completed)
+    );
     (c.started(), c.completed())
 }
 
@@ -58,7 +59,11 @@ fn clients(factor: u32, protect: bool) -> (u64, u64) {
 fn the_profiles_settings_are_flood_conf() {
     let from_conf = with_file(Sysctl::default(), "conformance/flood/flood.conf");
     for f in [2, 10, 100] {
-        assert_eq!(profile(f).sysctl(Sysctl::default()).unwrap(), from_conf, "flood-{f}x");
+        assert_eq!(
+            profile(f).sysctl(Sysctl::default()).unwrap(),
+            from_conf,
+            "flood-{f}x"
+        );
     }
 }
 
@@ -67,12 +72,21 @@ fn at_ten_times_the_max_protect_completes_99_percent_and_the_kernel_policy_almos
     let (started, kernel) = clients(10, false);
     let (_, protect) = clients(10, true);
     assert_eq!(started, 560);
-    assert!(protect * 100 >= started * 99, "protect: {protect} of {started}");
-    assert!(kernel * 10 < started, "kernel policy: {kernel} of {started}");
+    assert!(
+        protect * 100 >= started * 99,
+        "protect: {protect} of {started}"
+    );
+    assert!(
+        kernel * 10 < started,
+        "kernel policy: {kernel} of {started}"
+    );
 }
 
 #[test]
 fn at_twice_the_max_protect_completes_99_percent() {
     let (started, protect) = clients(2, true);
-    assert!(protect * 100 >= started * 99, "protect: {protect} of {started}");
+    assert!(
+        protect * 100 >= started * 99,
+        "protect: {protect} of {started}"
+    );
 }
