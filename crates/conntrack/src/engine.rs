@@ -712,36 +712,36 @@ impl Conntrack {
     /// Protect's make_room: expired entries, then the least recently used unassured entry,
     /// then the least recently used closing one; never a protected entry.
     fn protect_make_room(&mut self, hash: u32, now: Instant) -> Result<(), Outcome> {
-        let mut gone: [u32; 3] = [0; 3];
-        let mut first = None;
-        let (events, record) = (&mut self.events, self.record_events);
+        let (mut removed, mut first) = (0u32, None);
+        let (events, record, stats) = (
+            &mut self.events,
+            self.record_events,
+            &mut self.protect_stats,
+        );
         let made = self.table.protect_make_room(hash, now, &mut |c, why| {
-            gone[why as usize] += 1;
-            if first.is_none() {
-                first = Some((describe(&c), why));
+            removed += 1;
+            stats.count(why);
+            if why != Eviction::Expired {
+                self.stats.early_drop += 1;
             }
+            // What the log line needs, kept without allocating: most lines are suppressed.
+            first.get_or_insert((c.original(), c.tcp().map(|t| t.state().name()), why));
             push_destroyed(events, record, c, DestroyReason::Protect(why), now);
         });
-        for why in [Eviction::Expired, Eviction::Unassured, Eviction::Closing] {
-            for _ in 0..gone[why as usize] {
-                self.protect_stats.count(why);
-            }
-        }
-        self.stats.early_drop += u64::from(gone[Eviction::Unassured as usize])
-            + u64::from(gone[Eviction::Closing as usize]);
-        if let Some((what, why)) = first {
-            let n: u32 = gone.iter().sum();
-            let text = match why {
-                Eviction::Expired => format!(
-                    "table full, reaped {n} expired entr{} ({what}, ...)",
-                    if n == 1 { "y" } else { "ies" }
-                ),
-                _ => format!(
-                    "table full, evicted the least recently used {} entry: {what}",
-                    why.name()
-                ),
-            };
-            self.protect_log(text, now);
+        if let Some((tuple, state, why)) = first {
+            self.protect_log(now, || {
+                let what = describe(&tuple, state);
+                match why {
+                    Eviction::Expired => format!(
+                        "table full, reaped {removed} expired entr{} ({what}, ...)",
+                        if removed == 1 { "y" } else { "ies" }
+                    ),
+                    _ => format!(
+                        "table full, evicted the least recently used {} entry: {what}",
+                        why.name()
+                    ),
+                }
+            });
         }
         if made {
             return Ok(());
@@ -761,20 +761,22 @@ impl Conntrack {
             return Ok(());
         }
         self.protect_stats.quota_drop += 1;
-        let text = format!(
-            "source {prefix} holds {held} unassured entries (quota {quota}), dropping packet"
-        );
-        self.protect_log(text, now);
+        self.protect_log(now, || {
+            format!(
+                "source {prefix} holds {held} unassured entries (quota {quota}), dropping packet"
+            )
+        });
         Err(Outcome::dropped(Reason::SourceQuota))
     }
 
-    fn protect_log(&mut self, text: String, now: Instant) {
+    /// A protect log line, rate-limited; `text` is built only for a line that prints.
+    fn protect_log(&mut self, now: Instant, text: impl FnOnce() -> String) {
         let (print, suppressed) = self.protect_ratelimit.check(now);
         if let Some(messages) = suppressed {
             self.log(LogLine::ProtectSuppressed { messages }, now);
         }
         if print {
-            self.log(LogLine::Protect { text }, now);
+            self.log(LogLine::Protect { text: text() }, now);
         }
     }
 
@@ -1046,8 +1048,7 @@ fn adapt(
 }
 
 /// An entry for a protect log line: `tcp src=... dst=... sport=... dport=... SYN_RECV`.
-fn describe(c: &Conn) -> String {
-    let t = c.original();
+fn describe(t: &Tuple, tcp_state: Option<&str>) -> String {
     let mut s = format!(
         "{} src={} dst={}",
         generic::proto_name(t.proto),
@@ -1060,9 +1061,9 @@ fn describe(c: &Conn) -> String {
     ) {
         s += &format!(" sport={} dport={}", t.sport, t.dport);
     }
-    if let Some(tcp) = c.tcp() {
+    if let Some(state) = tcp_state {
         s += " ";
-        s += tcp.state().name();
+        s += state;
     }
     s
 }

@@ -407,11 +407,11 @@ impl Table {
         }
         for class in [Class::Unassured, Class::Closing] {
             let mut oldest = [NIL; EXPIRED_SCAN];
-            let p = self.protect.as_mut().expect("checked");
-            for (o, s) in oldest.iter_mut().zip(p.oldest(class, EXPIRED_SCAN)) {
-                *o = *s;
-            }
-            for s in oldest.into_iter().filter(|s| *s != NIL) {
+            let n = self
+                .protect
+                .as_ref()
+                .map_or(0, |p| p.oldest(class, &mut oldest));
+            for &s in &oldest[..n] {
                 if self.live(s).is_expired(now) {
                     gone(self.remove(ConnId(s)), Eviction::Expired);
                     reaped = true;

@@ -81,22 +81,20 @@ impl<const N: usize> Lists<N> {
         }
     }
 
-    /// The oldest slots of `list`, up to `n`, oldest first.
-    pub fn oldest(&self, list: usize, n: usize, out: &mut Vec<u32>) {
-        out.clear();
+    /// The oldest slots of `list`, oldest first, as many as fit in `out`; returns how many.
+    pub fn oldest(&self, list: usize, out: &mut [u32]) -> usize {
         let mut s = self.head[list];
-        while s != NIL && out.len() < n {
-            out.push(s);
+        let mut n = 0;
+        while s != NIL && n < out.len() {
+            out[n] = s;
+            n += 1;
             s = self.nodes[s as usize].next;
         }
+        n
     }
 
     pub fn front(&self, list: usize) -> Option<u32> {
         (self.head[list] != NIL).then_some(self.head[list])
-    }
-
-    pub fn clear(&mut self) {
-        *self = Self::default();
     }
 }
 
@@ -105,9 +103,9 @@ mod tests {
     use super::*;
 
     fn all(l: &Lists<2>, list: usize) -> Vec<u32> {
-        let mut v = Vec::new();
-        l.oldest(list, usize::MAX, &mut v);
-        v
+        let mut v = [0; 16];
+        let n = l.oldest(list, &mut v);
+        v[..n].to_vec()
     }
 
     #[test]

@@ -142,7 +142,6 @@ pub struct Protect {
     used: Vec<u32>,
     /// Counted only with a quota set.
     quota: Option<Quota>,
-    scratch: Vec<u32>,
 }
 
 impl Protect {
@@ -213,15 +212,10 @@ impl Protect {
         Some((p, q.count(p)))
     }
 
-    /// The oldest slots of a class's list (up to `n`), oldest first.
-    pub fn oldest(&mut self, class: Class, n: usize) -> &[u32] {
-        let mut v = core::mem::take(&mut self.scratch);
-        match class.list() {
-            Some(l) => self.lists.oldest(l, n, &mut v),
-            None => v.clear(),
-        }
-        self.scratch = v;
-        &self.scratch
+    /// The oldest slots of a class's list, oldest first, as many as fit in `out`; returns
+    /// how many.
+    pub fn oldest(&self, class: Class, out: &mut [u32]) -> usize {
+        class.list().map_or(0, |l| self.lists.oldest(l, out))
     }
 
     /// The least recently used entry of a class.
@@ -232,12 +226,5 @@ impl Protect {
     /// Entries on a class's list.
     pub fn len(&self, class: Class) -> u32 {
         class.list().map_or(0, |l| self.lists.len(l))
-    }
-
-    pub fn clear(&mut self) {
-        self.lists.clear();
-        if let Some(q) = &mut self.quota {
-            q.clear();
-        }
     }
 }

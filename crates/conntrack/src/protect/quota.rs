@@ -80,10 +80,6 @@ impl Quota {
         }
     }
 
-    pub fn clear(&mut self) {
-        self.counts.clear();
-    }
-
     /// Prefixes holding any unassured entry.
     pub fn prefixes(&self) -> usize {
         self.counts.len()

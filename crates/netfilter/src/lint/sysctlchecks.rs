@@ -28,7 +28,8 @@ pub(super) fn check(s: &SysctlInput<'_>, mem_total: Option<u64>, out: &mut Vec<F
     ctguard_only(s.conf, out);
 }
 
-/// CT009.
+/// CT009. procps-ng 4.0.2's `sysctl -p`, checked in a network namespace: "cannot stat" for
+/// the key, the file's other lines applied, exit status 1.
 fn ctguard_only(conf: &SysctlConf, out: &mut Vec<Finding>) {
     for s in &conf.settings {
         if !ctguard_conntrack::sysctl::CTGUARD_KEYS.contains(&s.key) {
@@ -42,8 +43,8 @@ fn ctguard_only(conf: &SysctlConf, out: &mut Vec<Finding>) {
             message: format!("{} is ctguard's own setting", s.key),
             explanation: format!(
                 "No kernel has /proc/sys/{}: on a real host `sysctl -p` reports \"cannot stat \
-                 ...: No such file or directory\" for this line and exits non-zero, though it \
-                 applies the file's other lines.",
+                 ...: No such file or directory\" for this line and exits 1, though it applies \
+                 the file's other lines.",
                 s.key.replace('.', "/")
             ),
             fix: "keep ctguard's settings in a file of their own, given to ctguard only".into(),
